@@ -1,0 +1,1 @@
+"""Citizens: identity (OIDC), activation and consent, the inbox pages, partner grants, the access log."""

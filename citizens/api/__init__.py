@@ -1,0 +1,1 @@
+"""The consultation API for partner apps acting for one consenting citizen."""

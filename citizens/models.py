@@ -1,0 +1,99 @@
+"""Citizens (eBox owners), their activation history, partner grants, and the access log they see."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ebox.identifiers import format_national_number, validate_national_number
+
+
+class Language(models.TextChoices):
+    FR = "fr", "Français"
+    NL = "nl", "Nederlands"
+    DE = "de", "Deutsch"
+    EN = "en", "English"
+
+
+class Citizen(models.Model):
+    """A person identified by their national register or BIS number.
+
+    A citizen row exists as soon as a message is addressed to them or they log in;
+    `activated_at` is set only by the explicit activation step (see services.activate).
+    """
+
+    national_number = models.CharField(
+        _("national number"), max_length=11, unique=True, validators=[validate_national_number]
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="citizen"
+    )
+    preferred_language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.FR)
+    email = models.EmailField(_("e-mail address"), blank=True)
+    email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
+    activated_at = models.DateTimeField(_("eBox activated at"), null=True, blank=True)
+    last_connection_at = models.DateTimeField(_("last connection"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("citizen")
+        verbose_name_plural = _("citizens")
+
+    def __str__(self) -> str:
+        return format_national_number(self.national_number)
+
+    @property
+    def is_activated(self) -> bool:
+        return self.activated_at is not None
+
+
+class ActivationChange(models.Model):
+    """One step in the history of a citizen's choice for digital mail (kept forever)."""
+
+    class Kind(models.TextChoices):
+        ACTIVATED = "activated", _("activated")
+        DEACTIVATED = "deactivated", _("deactivated")
+        EMAIL_CHANGED = "email_changed", _("e-mail address changed")
+        EMAIL_VERIFIED = "email_verified", _("e-mail address verified")
+        LANGUAGE_CHANGED = "language_changed", _("language changed")
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="activation_history")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    # Who made the change: "citizen", or "partner:<client id>" when done from a partner's consent page.
+    actor = models.CharField(max_length=200, default="citizen")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("activation change")
+        verbose_name_plural = _("activation history")
+
+
+class AccessLogEntry(models.Model):
+    """Who opened what, shown to the citizen: their own reads and every partner app access."""
+
+    class Action(models.TextChoices):
+        OPENED = "opened", _("opened the message")
+        DOWNLOADED = "downloaded", _("downloaded an attachment")
+        LISTED = "listed", _("listed the messages")
+        MARKED_READ = "marked_read", _("marked as read")
+        HIDDEN = "hidden", _("archived")
+        UNHIDDEN = "unhidden", _("restored from the archive")
+        REPLIED = "replied", _("replied")
+        EVIDENCE = "evidence", _("downloaded the evidence")
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="access_log")
+    message = models.ForeignKey("mailbox.Message", on_delete=models.SET_NULL, null=True, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Empty for the citizen themself; the partner app's display name otherwise.
+    accessor = models.CharField(max_length=200, blank=True)
+    oauth_client_id = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["citizen", "-at"])]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")

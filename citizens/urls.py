@@ -1,0 +1,3 @@
+"""The citizen portal: inbox, message pages, activation, settings."""
+
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EboxConfig(AppConfig):
+    name = "ebox"
+    verbose_name = "eBox"

@@ -1,0 +1,49 @@
+"""National, BIS and enterprise numbers, validated by python-stdnum (never hand-written checksums)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum.be import ssn, vat
+from stdnum.exceptions import ValidationError as StdnumError
+
+
+def normalise_national_number(value: str) -> str:
+    """Return the 11 digits of a valid national register (NISS/INSZ) or BIS number.
+
+    Accepts the formatted form `85.07.30-033.28`. Raises Django's ValidationError.
+    """
+    try:
+        return ssn.validate(str(value))
+    except StdnumError as exc:
+        raise ValidationError(
+            _("%(value)s is not a valid national register or BIS number: %(reason)s"),
+            code="invalid_national_number",
+            params={"value": value, "reason": exc.message},
+        ) from exc
+
+
+def normalise_enterprise_number(value: str) -> str:
+    """Return the 10 digits of a valid KBO/BCE enterprise number (accepts `BE 0406.798.006`)."""
+    try:
+        return vat.validate(str(value))
+    except StdnumError as exc:
+        raise ValidationError(
+            _("%(value)s is not a valid enterprise number: %(reason)s"),
+            code="invalid_enterprise_number",
+            params={"value": value, "reason": exc.message},
+        ) from exc
+
+
+def validate_national_number(value: str) -> None:
+    if normalise_national_number(value) != value:
+        raise ValidationError(_("Store the national number as its 11 digits."), code="not_compact")
+
+
+def validate_enterprise_number(value: str) -> None:
+    if normalise_enterprise_number(value) != value:
+        raise ValidationError(_("Store the enterprise number as its 10 digits."), code="not_compact")
+
+
+def format_national_number(value: str) -> str:
+    return ssn.format(value)

@@ -1,0 +1,3 @@
+"""Public pages: the directory of sending organisations and the statistics."""
+
+urlpatterns: list = []

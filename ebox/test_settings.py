@@ -1,0 +1,30 @@
+"""Settings for the test session: its own PostgreSQL and Redis in a temporary data folder.
+
+Each pytest run gets private servers (started once per session, stopped at exit), so
+two runs on one machine never share a database or a queue. Processes the tests start
+(a Celery worker, a web server) inherit EBOX_DATA_DIR and reuse the same servers.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+if "EBOX_DATA_DIR" not in os.environ:
+    _data_dir = Path(tempfile.mkdtemp(prefix="ebox-test-"))
+    os.environ["EBOX_DATA_DIR"] = str(_data_dir)
+    os.environ.setdefault("EMAIL_URL", "smtp://127.0.0.1:1")  # tests start their own SMTP sink
+
+    def _stop_services() -> None:
+        from ebox.embedded import stop_postgres, stop_redis
+
+        stop_redis(_data_dir)
+        stop_postgres(_data_dir)
+        shutil.rmtree(_data_dir, ignore_errors=True)
+
+    atexit.register(_stop_services)
+
+from ebox.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

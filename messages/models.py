@@ -1,0 +1,192 @@
+"""Messages, their encrypted content and attachments, replies, events and integrity incidents.
+
+Content (subject, body, payment and business data, attachment names and bytes) is
+stored only as AES-256-GCM ciphertext (see `messages.crypto`); what stays in clear is
+the metadata needed to route, list and prove: who sent what type to whom, and when.
+One `MessageContent` may be shared by many `Message` rows (`/linkEboxMessage`).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class MessageContent(models.Model):
+    """The encrypted content of a publication, under its own data key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sender_organisation = models.ForeignKey("senders.Organisation", on_delete=models.PROTECT, related_name="+")
+    kek_id = models.CharField(max_length=64)
+    wrapped_key = models.BinaryField()
+    subject_ct = models.BinaryField()
+    body_ct = models.BinaryField(null=True)
+    payment_ct = models.BinaryField(null=True)
+    business_ct = models.BinaryField(null=True)
+    subject_languages = ArrayField(models.CharField(max_length=2), default=list)
+    body_languages = ArrayField(models.CharField(max_length=2), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kek_id"])]
+
+
+class Message(models.Model):
+    """One message in one recipient's eBox."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        SEALED = "sealed", _("available")
+        EXPIRED = "expired", _("expired")
+
+    class RecipientType(models.TextChoices):
+        CITIZEN = "citizen", _("citizen")
+        ENTERPRISE = "enterprise", _("enterprise")
+
+    class Channel(models.TextChoices):
+        DIGITAL = "digital", _("digital")
+        DIGITAL_AND_PAPER = "digital_and_paper", _("digital and paper")
+        PAPER = "paper", _("paper")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    content = models.ForeignKey(MessageContent, on_delete=models.PROTECT, related_name="messages")
+    sender_organisation = models.ForeignKey("senders.Organisation", on_delete=models.PROTECT, related_name="messages")
+    sender_application = models.ForeignKey(
+        "senders.SenderApplication", on_delete=models.PROTECT, related_name="messages"
+    )
+    message_type = models.ForeignKey("senders.MessageType", on_delete=models.PROTECT, related_name="messages")
+    recipient_type = models.CharField(max_length=10, choices=RecipientType.choices, default=RecipientType.CITIZEN)
+    recipient_id = models.CharField(max_length=11, help_text=_("National/BIS number or enterprise number."))
+    citizen = models.ForeignKey(
+        "citizens.Citizen", on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
+    )
+    original_message = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    for_the_attention_of = models.JSONField(null=True, blank=True)
+    registered_mail = models.BooleanField(default=False)
+    reply_authorized = models.BooleanField(default=False)
+    body_main_content = models.BooleanField(default=False)
+    payment_due_on = models.DateField(null=True, blank=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED)
+    received_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()
+    sealed_at = models.DateTimeField(null=True, blank=True)
+    seal = models.BinaryField(null=True, blank=True)
+    seal_key_id = models.CharField(max_length=64, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    integrity_failed_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Idempotency is enforced by the database, so two concurrent duplicates cannot both land.
+            models.UniqueConstraint(
+                fields=["sender_application", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="message_idempotency_key_per_application",
+            ),
+        ]
+        indexes = [
+            # The inbox: a citizen's available messages, newest first.
+            models.Index(fields=["citizen", "-received_at"], condition=Q(status="sealed"), name="message_inbox"),
+            # Pending work that beat re-dispatches.
+            models.Index(fields=["received_at"], condition=Q(status="accepted"), name="message_unsealed"),
+            models.Index(fields=["sender_organisation", "-received_at"], name="message_by_sender"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+    @property
+    def is_visible(self) -> bool:
+        return self.hidden_at is None
+
+
+class Attachment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    content = models.ForeignKey(MessageContent, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveSmallIntegerField()
+    main_content = models.BooleanField(default=False)
+    signed = models.BooleanField(default=False)
+    media_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField(help_text=_("Plaintext size in bytes."))
+    sha256 = models.CharField(max_length=64, help_text=_("SHA-256 of the plaintext, hex."))
+    # File name and title, encrypted under the content's data key.
+    meta_ct = models.BinaryField()
+    # Path of the encrypted blob in the attachment storage.
+    blob = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["content", "position"], name="attachment_position")]
+
+
+class MessageEvent(models.Model):
+    """A step in a message's life; proofs are made of these."""
+
+    class Kind(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        SEALED = "sealed", _("sealed")
+        READ = "read", _("read")
+        HIDDEN = "hidden", _("archived")
+        UNHIDDEN = "unhidden", _("restored")
+        EXPIRED = "expired", _("expired")
+        NOTIFIED = "notified", _("notified")
+        REPLIED = "replied", _("replied")
+        INTEGRITY_FAILED = "integrity_failed", _("integrity check failed")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["message", "kind"])]
+
+
+class Reply(models.Model):
+    """A citizen's reply to a message that allowed replies; encrypted and sealed like a message."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="replies")
+    citizen = models.ForeignKey("citizens.Citizen", on_delete=models.PROTECT, related_name="replies")
+    sender_organisation = models.ForeignKey("senders.Organisation", on_delete=models.PROTECT, related_name="replies")
+    kek_id = models.CharField(max_length=64)
+    wrapped_key = models.BinaryField()
+    text_ct = models.BinaryField()
+    attachment_meta_ct = models.BinaryField(null=True, blank=True)
+    attachment_blob = models.CharField(max_length=200, blank=True)
+    attachment_sha256 = models.CharField(max_length=64, blank=True)
+    attachment_size = models.PositiveBigIntegerField(null=True, blank=True)
+    attachment_media_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField()
+    seal = models.BinaryField(null=True, blank=True)
+    seal_key_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["sender_organisation", "-created_at"])]
+
+
+class IntegrityIncident(models.Model):
+    """A failed integrity check, raised to operators; never deleted."""
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, null=True, blank=True, related_name="incidents")
+    detected_at = models.DateTimeField(auto_now_add=True)
+    detected_by = models.CharField(max_length=50, help_text=_("read, sweep, evidence…"))
+    reason = models.CharField(max_length=300)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-detected_at"]

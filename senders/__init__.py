@@ -1,0 +1,1 @@
+"""Senders: organisations, their sender applications (OAuth clients), message types, the publication API."""

@@ -1,0 +1,32 @@
+"""Operators onboard organisations, sender applications and message types here."""
+
+from django.contrib import admin
+
+from senders.models import MessageType, Organisation, SenderApplication
+
+
+class MessageTypeInline(admin.TabularInline):
+    model = MessageType
+    extra = 0
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["enterprise_number", "__str__", "category", "region", "joined_on", "paper_transition_until"]
+    list_filter = ["category", "region"]
+    search_fields = ["enterprise_number", "short_name"]
+    inlines = [MessageTypeInline]
+
+
+@admin.register(SenderApplication)
+class SenderApplicationAdmin(admin.ModelAdmin):
+    list_display = ["application_id", "organisation", "oauth_application", "created_at", "revoked_at"]
+    list_filter = ["organisation"]
+    search_fields = ["application_id"]
+    readonly_fields = ["oauth_application", "created_at"]
+
+
+@admin.register(MessageType)
+class MessageTypeAdmin(admin.ModelAdmin):
+    list_display = ["message_type_id", "organisation", "validity_number", "validity_unit"]
+    list_filter = ["organisation"]

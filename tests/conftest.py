@@ -1,0 +1,139 @@
+"""Shared fixtures. Every test runs on the real embedded PostgreSQL and Redis of this session."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from ebox.pdf import simple_pdf
+from messages import services as message_services
+from tests.factories import CitizenFactory, MessageTypeFactory, OrganisationFactory, SenderApplicationFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def organisation(db):
+    return OrganisationFactory()
+
+
+@pytest.fixture
+def sender_application(organisation):
+    return SenderApplicationFactory(organisation=organisation)
+
+
+@pytest.fixture
+def message_type(organisation):
+    return MessageTypeFactory(organisation=organisation)
+
+
+@pytest.fixture
+def citizen(db):
+    return CitizenFactory(activated=True)
+
+
+@pytest.fixture
+def pdf_bytes() -> bytes:
+    return simple_pdf("Test letter", ["A line of text."])
+
+
+@pytest.fixture
+def publish(sender_application, message_type, pdf_bytes):
+    """Publish a message through the service (not the API) and seal it; returns the Message."""
+
+    def _publish(recipient: str, seal: bool = True, **overrides):
+        new = message_services.NewMessage(
+            sender_application=overrides.pop("sender_application", sender_application),
+            message_type=overrides.pop("message_type", message_type),
+            recipient_type="citizen",
+            recipient_id=recipient,
+            subject=overrides.pop("subject", {"fr": "Sujet de test", "nl": "Testonderwerp"}),
+            body=overrides.pop("body", {"fr": "Corps du message", "nl": "Inhoud van het bericht"}),
+            attachments=overrides.pop(
+                "attachments",
+                [
+                    message_services.AttachmentUpload(
+                        file=io.BytesIO(pdf_bytes),
+                        file_name="letter.pdf",
+                        media_type="application/pdf",
+                        main_content=True,
+                    )
+                ],
+            ),
+            **overrides,
+        )
+        message = message_services.publish_message(new)
+        if seal:
+            message_services.seal_messages([message.id])
+            message.refresh_from_db()
+        return message
+
+    return _publish
+
+
+def service_env(**extra: str) -> dict[str, str]:
+    """Environment for a process the tests start: same data folder, the test database."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "ebox.test_settings",
+            "EBOX_DATABASE_NAME": settings.DATABASES["default"]["NAME"],
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real Celery worker process on this session's Redis and test database."""
+    log = open(Path(settings.DATA_DIR) / f"worker-{time.monotonic_ns()}.log", "w+")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "ebox",
+            "worker",
+            "--concurrency=1",
+            "--pool=prefork",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "-l",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=service_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    from ebox.celery import app
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"worker exited: {log.read()}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        log.seek(0)
+        pytest.fail(f"worker did not answer: {log.read()}")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

@@ -1,0 +1,116 @@
+"""The foundation: identifiers, models, embedded services, demo data, the home page, a worker round trip."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from citizens.selectors import channel_for
+from ebox.demo import DEMO_CITIZENS, load_demo
+from ebox.identifiers import normalise_enterprise_number, normalise_national_number
+from messages.models import Message, MessageContent
+from senders.models import MessageType, Organisation
+from tests.factories import CitizenFactory, OrganisationFactory
+
+
+def test_national_numbers_are_validated_by_stdnum():
+    assert normalise_national_number("85.07.30-033.28") == "85073003328"
+    # Born in 2000 or later: the check uses the "2" prefix.
+    assert normalise_national_number("03061278952") == "03061278952"
+    with pytest.raises(ValidationError):
+        normalise_national_number("85073003329")
+    with pytest.raises(ValidationError):
+        normalise_national_number("1234")
+
+
+def test_enterprise_numbers_are_validated_by_stdnum():
+    assert normalise_enterprise_number("BE 0308.357.159") == "0308357159"
+    with pytest.raises(ValidationError):
+        normalise_enterprise_number("0308357158")
+
+
+def test_the_database_is_real_postgresql(db):
+    assert connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        assert int(cursor.fetchone()[0]) >= 180000
+
+
+@pytest.mark.django_db
+def test_organisation_model_refuses_an_invalid_enterprise_number():
+    organisation = Organisation(enterprise_number="0308357158", short_name={"fr": "X"})
+    with pytest.raises(ValidationError):
+        organisation.full_clean()
+
+
+@pytest.mark.django_db
+def test_channel_decision():
+    organisation = OrganisationFactory()
+    in_transition = OrganisationFactory(in_transition=True)
+    assert channel_for(CitizenFactory(), organisation) == "paper"
+    activated = CitizenFactory(activated=True)
+    assert channel_for(activated, organisation) == "digital"
+    assert channel_for(activated, in_transition) == "digital_and_paper"
+    assert channel_for(None, organisation) == "paper"
+
+
+def test_message_type_validity_sets_expiration():
+    start = dt.datetime(2024, 1, 31, 12, tzinfo=dt.UTC)
+    months = MessageType(validity_number=1, validity_unit="month")
+    assert months.expiration_from(start) == dt.datetime(2024, 2, 29, 12, tzinfo=dt.UTC)
+    years = MessageType(validity_number=2, validity_unit="year")
+    assert years.expiration_from(start).year == 2026
+    days = MessageType(validity_number=10, validity_unit="day")
+    assert days.expiration_from(start) == dt.datetime(2024, 2, 10, 12, tzinfo=dt.UTC)
+
+
+@pytest.mark.django_db
+def test_load_demo_creates_sealed_encrypted_messages_once():
+    created = load_demo()
+    assert created["organisations"] == 4
+    assert created["messages"] == 4 * len(DEMO_CITIZENS)
+    assert Message.objects.filter(status="sealed").count() == created["messages"]
+    assert load_demo() == {"organisations": 0, "citizens": 0, "messages": 0}
+    # Content is ciphertext: the demo subject does not appear in the stored bytes.
+    content = MessageContent.objects.first()
+    assert b"Avertissement" not in bytes(content.subject_ct)
+    assert b"Composition" not in bytes(content.subject_ct)
+
+
+def test_home_page(client, db):
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert b"<h1>" in response.content
+    assert b'lang="en"' in response.content
+
+
+def test_admin_shows_metadata_not_content(admin_client, publish, citizen):
+    message = publish(citizen.national_number, subject={"fr": "SECRET-MARKER-123"}, body={"fr": "BODY-MARKER"})
+    page = admin_client.get(f"/admin/mailbox/message/{message.id}/change/")
+    assert page.status_code == 200
+    assert b"SECRET-MARKER-123" not in page.content
+    assert b"BODY-MARKER" not in page.content
+    assert message.sender_organisation.enterprise_number.encode() in page.content
+
+
+@pytest.mark.worker
+def test_a_real_worker_round_trip_through_redis(celery_worker_process):
+    from ebox.celery import ping
+
+    assert ping.delay("hello").get(timeout=20) == "pong:hello"
+
+
+@pytest.mark.worker
+def test_the_worker_seals_a_published_message(celery_worker_process, publish, citizen):
+    import time
+
+    message = publish(citizen.national_number, seal=False)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        message.refresh_from_db()
+        if message.status == "sealed":
+            break
+        time.sleep(0.2)
+    assert message.status == "sealed"
+    assert message.events.filter(kind="sealed").count() == 1
