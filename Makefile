@@ -6,11 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint format schema check-schema migrations-check install system-packages clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	@if [ -f devidp/package.json ] && command -v npm >/dev/null; then cd devidp && npm ci --silent --no-audit --no-fund; fi
+	@if command -v npm >/dev/null; then npm ci --silent --no-audit --no-fund; else echo "npm missing: run make system-packages"; fi
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -25,6 +25,9 @@ if "EBOX_DATA_DIR" not in os.environ:
 
     atexit.register(_stop_services)
 
+# Playwright's sync API runs an event loop in the test thread; Django would refuse DB access there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 from ebox.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

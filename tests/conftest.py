@@ -137,3 +137,6 @@ def celery_worker_process(transactional_db):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+from tests.browser import browser, page  # noqa: E402,F401 - shared browser fixtures
