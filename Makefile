@@ -18,7 +18,9 @@ install: $(STAMP)
 # Debian packages the browser tests and compose check need (root or sudo).
 system-packages:
 	@missing=""; \
-	for p in chromium nodejs npm; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
 
 run: $(STAMP)
