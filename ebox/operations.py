@@ -40,13 +40,13 @@ def unsealed_backlog() -> Backlog:
     return Backlog(unsealed=row["n"], oldest_received_at=row["oldest"])
 
 
-def queue_depth(queue: str | None = None) -> int | None:
+def queue_depth(queue: str | None = None, broker_url: str | None = None) -> int | None:
     """Tasks waiting in the broker's queue (Redis `LLEN`), or None when the broker cannot be reached."""
     from ebox.celery import app
 
     queue = queue or app.conf.task_default_queue or "celery"
     try:
-        with app.connection_for_read() as connection:
+        with app.connection_for_read(broker_url) as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
             return int(connection.default_channel.client.llen(queue))
     except Exception:  # noqa: BLE001 - kombu and redis raise many kinds; the page says "not available"
