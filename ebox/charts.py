@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 36, 12, 40
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,29 @@ def refresh_statistics(months: int | None = None, *, today: dt.date | None = Non
     tz = timezone.get_default_timezone()
     today = today or timezone.localdate()
     since = add_months(month_start(today), -(months - 1)) if months is not None else None
-    now = timezone.now()
 
+    with transaction.atomic():
+        # One refresh at a time; a second one waits, then recomputes from what is committed.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REFRESH_LOCK])
+        message_rows, activation_rows = _aggregate(since, tz, timezone.now())
+        old_messages = MonthlyMessageStatistic.objects.all()
+        old_activations = MonthlyActivationStatistic.objects.all()
+        if since is not None:
+            old_messages = old_messages.filter(month__gte=since)
+            old_activations = old_activations.filter(month__gte=since)
+        old_messages.delete()
+        old_activations.delete()
+        MonthlyMessageStatistic.objects.bulk_create(message_rows)
+        MonthlyActivationStatistic.objects.bulk_create(activation_rows)
+        transaction.on_commit(invalidate_summary)
+    return RefreshResult(since=since, message_rows=len(message_rows), activation_rows=len(activation_rows))
+
+
+def _aggregate(
+    since: dt.date | None, tz: dt.tzinfo, now: dt.datetime
+) -> tuple[list[MonthlyMessageStatistic], list[MonthlyActivationStatistic]]:
+    """The rollup rows of the months from `since` (all when None), by GROUP BY on the indexed timestamps."""
     messages = Message.objects.all()
     citizens = Citizen.objects.filter(activated_at__isnull=False)
     if since is not None:
@@ -118,20 +139,7 @@ def refresh_statistics(months: int | None = None, *, today: dt.date | None = Non
         .annotate(n=Count("id"))
         .order_by()
     ]
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REFRESH_LOCK])
-        old_messages = MonthlyMessageStatistic.objects.all()
-        old_activations = MonthlyActivationStatistic.objects.all()
-        if since is not None:
-            old_messages = old_messages.filter(month__gte=since)
-            old_activations = old_activations.filter(month__gte=since)
-        old_messages.delete()
-        old_activations.delete()
-        MonthlyMessageStatistic.objects.bulk_create(message_rows)
-        MonthlyActivationStatistic.objects.bulk_create(activation_rows)
-        transaction.on_commit(invalidate_summary)
-    return RefreshResult(since=since, message_rows=len(message_rows), activation_rows=len(activation_rows))
+    return message_rows, activation_rows
 
 
 def invalidate_summary() -> None:

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from ebox.statistics import refresh_statistics
 
@@ -10,6 +10,8 @@ class Command(BaseCommand):
         parser.add_argument("--months", type=int, default=None, help="only the last N calendar months")
 
     def handle(self, *args, months: int | None = None, **options) -> None:
+        if months is not None and months < 1:
+            raise CommandError("--months must be at least 1")
         result = refresh_statistics(months)
         self.stdout.write(
             self.style.SUCCESS(
