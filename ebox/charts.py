@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -49,11 +50,11 @@ def _scale(points: Sequence[Point]) -> tuple[float, float, float]:
 
 
 def _format_tick(value: float) -> str:
-    if value >= 1_000_000:
-        return f"{value / 1_000_000:g}M"
-    if value >= 1_000:
-        return f"{value / 1_000:g}k"
-    return f"{value:g}"
+    """Axis values, short: 2.5 (2,5 in French), 250k, 3M."""
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if value >= size:
+            return number_format(round(value / size, 1), use_l10n=True).removesuffix(",0").removesuffix(".0") + suffix
+    return number_format(round(value, 1), use_l10n=True).removesuffix(",0").removesuffix(".0")
 
 
 def _frame(points: Sequence[Point], top: float, plot_w: float, plot_h: float) -> SafeString:

@@ -162,7 +162,9 @@ def test_rollups_and_page_equal_a_recomputation_from_the_raw_tables(client, hist
     assert f'<th scope="row">{month_label}</th><td class="number">{messages_this_month}</td>' in html
 
 
-def test_the_statistics_page_never_counts_the_raw_tables_and_is_cached(client, history):
+def test_the_statistics_page_never_counts_the_raw_tables_and_is_cached(
+    client, history, publish, django_capture_on_commit_callbacks
+):
     statistics.refresh_statistics()
     with CaptureQueriesContext(connection) as first:
         assert client.get("/statistics/").status_code == 200
@@ -173,10 +175,12 @@ def test_the_statistics_page_never_counts_the_raw_tables_and_is_cached(client, h
         assert client.get("/statistics/", HTTP_ACCEPT_LANGUAGE="nl").status_code == 200
     assert not any("ebox_monthly" in q["sql"] for q in second.captured_queries), "the summary comes from the cache"
 
-    # A refresh invalidates the cached summary: new figures show at once.
-    publish_more = Message.objects.count()
-    statistics.refresh_statistics(months=1)
-    assert statistics.statistics_summary()["messages"] == publish_more
+    # A refresh invalidates the cached summary (after commit): new figures show at once.
+    publish(history["citizens"][0].national_number)
+    assert statistics.statistics_summary()["messages"] == Message.objects.count() - 1  # still the cached copy
+    with django_capture_on_commit_callbacks(execute=True):
+        statistics.refresh_statistics(months=1)
+    assert statistics.statistics_summary()["messages"] == Message.objects.count()
 
 
 def test_incremental_refresh_recomputes_only_recent_months(history, publish):
@@ -533,3 +537,29 @@ def test_demo_history_gives_meaningful_charts_and_valid_seals(db):
     for message in old.filter(channel=Message.Channel.DIGITAL)[:20]:
         assert message.citizen.activated_at <= message.received_at
     assert not IntegrityIncident.objects.exists()
+
+
+def test_statistics_page_works_without_the_cache(client, history):
+    """Redis down: the summary is computed from the rollups for each request instead of failing."""
+    statistics.refresh_statistics()
+    dead = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1"}}
+    with override_settings(CACHES=dead):
+        response = client.get("/statistics/", HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200
+        assert f"<dd>{Message.objects.count()}</dd>" in response.content.decode()
+        statistics.refresh_statistics(months=1)  # the invalidation fails quietly too
+
+
+def test_chart_axis_values_are_short_and_localised():
+    from django.utils import translation
+
+    from ebox import charts
+
+    with translation.override("fr"):
+        assert charts._format_tick(2.5) == "2,5"
+        assert charts._format_tick(250_000) == "250k"
+        assert charts._format_tick(1_500_000) == "1,5M"
+    with translation.override("en"):
+        assert charts._format_tick(12.5) == "12.5" and charts._format_tick(50) == "50"
+    svg = charts.bar_chart([charts.Point("Jan <b>", 3, "3")], "caption-id")
+    assert "<b>" not in svg and "Jan &lt;b&gt;" in svg and 'aria-labelledby="caption-id"' in svg
