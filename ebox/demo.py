@@ -322,3 +322,312 @@ def _demo_messages() -> int:
     ids = [message_services.publish_message(letter).id for letter in letters]
     message_services.seal_messages(ids)
     return len(ids)
+
+
+# --- History for the public statistics -----------------------------------------------
+# More organisations (fictitious enterprise numbers), citizens activating month after
+# month and campaigns back-dated over the past months, so the charts have something to show.
+
+DEMO_HISTORY_ORGANISATIONS = [
+    {
+        "enterprise_number": "0990000113",
+        "short_name": {
+            "fr": "Office national de l'emploi",
+            "nl": "Rijksdienst voor Arbeidsvoorziening",
+            "de": "Landesamt für Arbeitsbeschaffung",
+            "en": "National Employment Office",
+        },
+        "category": "social_security",
+        "region": "national",
+        "joined_on": dt.date(2018, 10, 1),
+        "application": "onem-documents",
+        "types": [
+            (
+                "unemployment-certificate",
+                {
+                    "fr": "Attestation de chômage",
+                    "nl": "Werkloosheidsattest",
+                    "de": "Arbeitslosenbescheinigung",
+                    "en": "Unemployment certificate",
+                },
+                5,
+                "year",
+            ),
+        ],
+    },
+    {
+        "enterprise_number": "0990000212",
+        "short_name": {
+            "fr": "Service flamand des impôts",
+            "nl": "Vlaamse Belastingdienst",
+            "de": "Flämischer Steuerdienst",
+            "en": "Flemish Tax Agency",
+        },
+        "category": "regional",
+        "region": "flanders",
+        "joined_on": dt.date(2019, 2, 1),
+        "application": "vlabel-aanslagen",
+        "types": [
+            (
+                "property-tax",
+                {
+                    "fr": "Précompte immobilier",
+                    "nl": "Onroerende voorheffing",
+                    "de": "Immobiliensteuervorabzug",
+                    "en": "Property tax",
+                },
+                5,
+                "year",
+            ),
+        ],
+    },
+    {
+        "enterprise_number": "0990000311",
+        "short_name": {"fr": "Commune d'Eupen", "nl": "Gemeente Eupen", "de": "Gemeinde Eupen", "en": "Eupen"},
+        "category": "municipality",
+        "region": "german_speaking",
+        "joined_on": dt.date(2021, 6, 1),
+        "application": "eupen-buergerdienst",
+        "types": [
+            (
+                "waste-tax",
+                {"fr": "Taxe déchets", "nl": "Afvalbelasting", "de": "Müllsteuer", "en": "Waste tax"},
+                5,
+                "year",
+            ),
+        ],
+    },
+    {
+        "enterprise_number": "0990000410",
+        "short_name": {
+            "fr": "Province de Namur",
+            "nl": "Provincie Namen",
+            "de": "Provinz Namur",
+            "en": "Province of Namur",
+        },
+        "category": "province",
+        "region": "wallonia",
+        "joined_on": dt.date(2023, 4, 3),
+        "application": "namur-province",
+        "types": [
+            (
+                "provincial-tax",
+                {"fr": "Taxe provinciale", "nl": "Provinciebelasting", "de": "Provinzsteuer", "en": "Provincial tax"},
+                5,
+                "year",
+            ),
+        ],
+    },
+    {
+        "enterprise_number": "0990000509",
+        "short_name": {
+            "fr": "Fédération Wallonie-Bruxelles",
+            "nl": "Federatie Wallonië-Brussel",
+            "de": "Föderation Wallonie-Brüssel",
+            "en": "Wallonia-Brussels Federation",
+        },
+        "category": "community",
+        "region": "wallonia",
+        "joined_on": dt.date(2024, 9, 2),
+        "application": "fwb-allocations",
+        "types": [
+            (
+                "study-allowance",
+                {
+                    "fr": "Allocation d'études",
+                    "nl": "Studietoelage",
+                    "de": "Studienbeihilfe",
+                    "en": "Study allowance",
+                },
+                2,
+                "year",
+            ),
+        ],
+    },
+    {
+        "enterprise_number": "0990000608",
+        "short_name": {"fr": "Ville de Gand", "nl": "Stad Gent", "de": "Stadt Gent", "en": "City of Ghent"},
+        "category": "municipality",
+        "region": "flanders",
+        "joined_on": dt.date(2026, 2, 16),
+        "paper_transition_until": dt.date(2027, 2, 15),
+        "application": "gent-loket",
+        "types": [
+            (
+                "parking-permit",
+                {
+                    "fr": "Carte de stationnement",
+                    "nl": "Bewonerskaart",
+                    "de": "Parkausweis",
+                    "en": "Parking permit",
+                },
+                1,
+                "year",
+            ),
+        ],
+    },
+]
+
+HISTORY_MONTHS = 24
+# Citizens activated over this many months, more of them recently.
+ACTIVATION_MONTHS = 30
+HISTORY_CITIZENS = 120
+# Letters per organisation in the oldest month; volumes grow towards today.
+_HISTORY_BASE = {
+    "myminfin": 5,
+    "mypension": 2,
+    "brussels-citizen-services": 2,
+    "cpas-liege-social": 1,
+    "onem-documents": 3,
+    "vlabel-aanslagen": 4,
+    "eupen-buergerdienst": 1,
+    "namur-province": 2,
+    "fwb-allocations": 2,
+    "gent-loket": 3,
+}
+
+
+def _history_national_number(k: int) -> str:
+    """A valid (mod 97) but fictitious national number of someone born in the 1950s-1990s."""
+    first9 = f"{50 + k % 45:02d}{k % 12 + 1:02d}{k % 28 + 1:02d}{(k * 7) % 990 + 5:03d}"
+    return f"{first9}{97 - int(first9) % 97:02d}"
+
+
+def _create_organisations(specs: list[dict]) -> int:
+    created = 0
+    for spec in specs:
+        organisation, new = Organisation.objects.get_or_create(
+            enterprise_number=spec["enterprise_number"],
+            defaults={k: spec[k] for k in ("short_name", "category", "region", "joined_on")}
+            | {"long_name": spec.get("long_name", {}), "paper_transition_until": spec.get("paper_transition_until")},
+        )
+        created += new
+        SenderApplication.objects.get_or_create(
+            application_id=spec["application"],
+            defaults={"organisation": organisation, "name": {"fr": spec["application"], "nl": spec["application"]}},
+        )
+        for type_id, name, number, unit in spec["types"]:
+            MessageType.objects.get_or_create(
+                message_type_id=type_id,
+                defaults={"organisation": organisation, "name": name, "validity_number": number, "validity_unit": unit},
+            )
+    return created
+
+
+@transaction.atomic
+def load_demo_history() -> dict[str, int]:
+    """Add the history behind the statistics charts (once; safe to repeat). Needs `load_demo` first."""
+    import random
+
+    from messages.models import Message, MessageEvent
+
+    created = {"organisations": _create_organisations(DEMO_HISTORY_ORGANISATIONS), "citizens": 0, "messages": 0}
+    tz = timezone.get_default_timezone()
+    now = timezone.now()
+    this_month = timezone.localdate().replace(day=1)
+
+    def month_back(count: int) -> dt.date:
+        year, index = divmod(this_month.month - 1 - count, 12)
+        return dt.date(this_month.year + year, index + 1, 1)
+
+    if Message.objects.filter(
+        received_at__lt=timezone.make_aware(dt.datetime.combine(this_month, dt.time()), tz)
+    ).exists():
+        return created  # history already there
+    rng = random.Random(2018)  # noqa: S311 - demo data, reproducible on purpose
+
+    # Citizens: most activate, more of them as time goes by (a growth curve).
+    numbers = [_history_national_number(k) for k in range(HISTORY_CITIZENS)]
+    existing = set(Citizen.objects.filter(national_number__in=numbers).values_list("national_number", flat=True))
+    activations = {}
+    for k, number in enumerate(numbers):
+        if number in existing or k % 5 == 4:  # one in five never activates: they get paper
+            continue
+        month = month_back(int(ACTIVATION_MONTHS * rng.random() ** 1.5))
+        day = rng.randint(1, 28)
+        when = timezone.make_aware(dt.datetime.combine(month.replace(day=day), dt.time(10, 0)), tz)
+        activations[number] = min(when, now - dt.timedelta(hours=2))
+    new_citizens = Citizen.objects.bulk_create(
+        [
+            Citizen(
+                national_number=number,
+                preferred_language=("fr", "nl", "de", "en")[k % 4],
+                email=f"demo{k}@example.be" if number in activations else "",
+                email_verified_at=activations.get(number),
+                activated_at=activations.get(number),
+            )
+            for k, number in enumerate(numbers)
+            if number not in existing
+        ]
+    )
+    created["citizens"] = len(new_citizens)
+    for citizen in new_citizens:
+        if citizen.activated_at:
+            change = ActivationChange.objects.create(
+                citizen=citizen, kind=ActivationChange.Kind.ACTIVATED, actor="demo"
+            )
+            ActivationChange.objects.filter(pk=change.pk).update(at=citizen.activated_at)
+    citizens = list(Citizen.objects.filter(national_number__in=numbers))
+
+    # Campaigns: each organisation writes to some of them on one day of each month.
+    apps = {a.application_id: a for a in SenderApplication.objects.select_related("organisation")}
+    sealed_ids = []
+    batches: list[tuple[list, dt.datetime]] = []
+    for index in range(HISTORY_MONTHS):
+        month = month_back(HISTORY_MONTHS - 1 - index)
+        growth = 1 + 2 * index / max(HISTORY_MONTHS - 1, 1)
+        for application_id, base in _HISTORY_BASE.items():
+            application = apps.get(application_id)
+            if application is None or application.organisation.joined_on > month.replace(day=28):
+                continue
+            count = min(len(citizens), max(1, round(base * growth * rng.uniform(0.8, 1.2))))
+            when = timezone.make_aware(
+                dt.datetime.combine(month.replace(day=rng.randint(1, 28)), dt.time(9, rng.randint(0, 59))), tz
+            )
+            if when > now - dt.timedelta(hours=1):
+                when = now - dt.timedelta(hours=1)
+            recipients = rng.sample(citizens, count)
+            message_type = application.organisation.message_types.order_by("message_type_id").first()
+            first = message_services.publish_message(
+                message_services.NewMessage(
+                    sender_application=application,
+                    message_type=message_type,
+                    recipient_type="citizen",
+                    recipient_id=recipients[0].national_number,
+                    subject=message_type.name,
+                )
+            )
+            linked = message_services.link_message(first, [("citizen", c.national_number) for c in recipients[1:]])
+            ids = [first.id] + [m.id for m in linked]
+            # Back-date before sealing: the seal covers the reception and expiration times.
+            Message.objects.filter(id__in=ids).update(received_at=when, expires_at=message_type.expiration_from(when))
+            MessageEvent.objects.filter(message_id__in=ids).update(at=when)
+            # The channel as it was that day: the recipient's activation then, the organisation's transition.
+            on_paper_too = application.organisation.in_paper_transition(when.date())
+            Message.objects.filter(id__in=ids).update(channel=Message.Channel.PAPER)
+            Message.objects.filter(id__in=ids, citizen__activated_at__lte=when).update(
+                channel=Message.Channel.DIGITAL_AND_PAPER if on_paper_too else Message.Channel.DIGITAL
+            )
+            digital = set(
+                Message.objects.filter(id__in=ids).exclude(channel=Message.Channel.PAPER).values_list("id", flat=True)
+            )
+            read_events = []
+            for message_id in ids:
+                read_at = when + dt.timedelta(days=rng.randint(0, 20), hours=rng.randint(1, 12))
+                if read_at < now and rng.random() < (0.75 if message_id in digital else 0.2):
+                    Message.objects.filter(id=message_id).update(read_at=read_at)
+                    read_events.append(
+                        MessageEvent(message_id=message_id, kind=MessageEvent.Kind.READ, at=read_at, actor="citizen")
+                    )
+            MessageEvent.objects.bulk_create(read_events)
+            sealed_ids += ids
+            batches.append((ids, when))
+    for start in range(0, len(sealed_ids), message_services.SEAL_BATCH):
+        message_services.seal_messages(sealed_ids[start : start + message_services.SEAL_BATCH])
+    # The platform seals within seconds of acceptance; sealed_at is not part of the seal.
+    for ids, when in batches:
+        sealed_at = when + dt.timedelta(seconds=5)
+        Message.objects.filter(id__in=ids).update(sealed_at=sealed_at)
+        MessageEvent.objects.filter(message_id__in=ids, kind=MessageEvent.Kind.SEALED).update(at=sealed_at)
+    created["messages"] = len(sealed_ids)
+    return created

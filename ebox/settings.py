@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -137,6 +138,12 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "redispatch-pending-work": {"task": "mailbox.redispatch_pending", "schedule": timedelta(seconds=30)},
+    # Public statistics: the recent months often, the whole history once a night (see ebox.statistics).
+    "refresh-statistics-recent": {
+        "task": "ebox.refresh_statistics",
+        "schedule": timedelta(seconds=env.int("EBOX_STATS_REFRESH_SECONDS", default=600)),
+    },
+    "refresh-statistics-full": {"task": "ebox.refresh_statistics_full", "schedule": crontab(minute=17, hour=3)},
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))
@@ -253,6 +260,25 @@ EBOX_KEK_FILE = env.str("EBOX_KEK_FILE", default="")
 # Ed25519 seal keys live in this folder (development: generated on first use).
 EBOX_SEAL_KEYS_DIR = Path(env.str("EBOX_SEAL_KEYS_DIR", default=str(DATA_DIR / "keys" / "seal")))
 EBOX_KEYS_DIR = Path(env.str("EBOX_KEYS_DIR", default=str(DATA_DIR / "keys")))
+
+# --- Public statistics -----------------------------------------------------------
+# Estimates per paper letter avoided; sources in the README ("Public pages").
+# Money per standard letter (EUR): bpost non-prior stamp, sheet of ten.
+EBOX_STATS_EUR_PER_LETTER = env.float("EBOX_STATS_EUR_PER_LETTER", default=1.49)
+# Money per registered letter (EUR): defaults to the standard letter (no cited source for more).
+EBOX_STATS_EUR_PER_REGISTERED_LETTER = env.float(
+    "EBOX_STATS_EUR_PER_REGISTERED_LETTER", default=EBOX_STATS_EUR_PER_LETTER
+)
+# CO2 per letter (grams): distribution plus paper and envelope, Pitney Bowes 2008 review.
+EBOX_STATS_CO2_GRAMS_PER_LETTER = env.float("EBOX_STATS_CO2_GRAMS_PER_LETTER", default=35.0)
+# How long the statistics page's figures stay in the cache (seconds).
+EBOX_STATS_CACHE_SECONDS = env.int("EBOX_STATS_CACHE_SECONDS", default=300)
+# How many months the charts show.
+EBOX_STATS_CHART_MONTHS = env.int("EBOX_STATS_CHART_MONTHS", default=24)
+# How many recent months the frequent beat refresh recomputes (the nightly one does all history).
+EBOX_STATS_REFRESH_MONTHS = env.int("EBOX_STATS_REFRESH_MONTHS", default=2)
+# Dotted path of a callable returning the number of failed notifications (None: not available).
+EBOX_NOTIFICATION_FAILURES_SELECTOR = env.str("EBOX_NOTIFICATION_FAILURES_SELECTOR", default="")
 
 # --- E-mail -------------------------------------------------------------------
 

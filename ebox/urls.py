@@ -3,13 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from ebox import views
+from ebox import admin_views, views
 from messages import views as message_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/operations/", admin_views.operations_page, name="admin-operations"),
     path("admin/", admin.site.urls),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path(".well-known/jwks.json", message_views.jwks, name="jwks"),

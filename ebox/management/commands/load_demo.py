@@ -1,10 +1,14 @@
 from django.core.management.base import BaseCommand
 
-from ebox.demo import load_demo
+from ebox.demo import load_demo, load_demo_history
+from ebox.statistics import refresh_statistics
 
 
 class Command(BaseCommand):
-    help = "Load demo organisations, message types, citizens and sealed messages (once; safe to repeat)."
+    help = (
+        "Load demo organisations, message types, citizens and sealed messages, with a history of "
+        "back-dated campaigns for the statistics charts (once; safe to repeat), then refresh the statistics."
+    )
 
     def handle(self, *args, **options) -> None:
         created = load_demo()
@@ -15,3 +19,13 @@ class Command(BaseCommand):
                 )
             )
         )
+        history = load_demo_history()
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo history: {organisations} organisation(s), {citizens} citizen(s), {messages} message(s) created.".format(
+                    **history
+                )
+            )
+        )
+        result = refresh_statistics()
+        self.stdout.write(self.style.SUCCESS(f"Statistics refreshed: {result.message_rows} monthly row(s)."))
