@@ -1,8 +1,10 @@
 """Citizens in the admin: identity and activation state only."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
-from citizens.models import AccessLogEntry, ActivationChange, Citizen
+from citizens import services
+from citizens.models import AccessLogEntry, ActivationChange, Citizen, PartnerApplication, PartnerGrant
 
 
 class ActivationChangeInline(admin.TabularInline):
@@ -34,4 +36,78 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PartnerApplicationCreationForm(forms.ModelForm):
+    """Registering a partner app creates its OAuth client; a confidential client's secret is shown once."""
+
+    name_fr = forms.CharField(label="Name (fr)")
+    name_nl = forms.CharField(label="Name (nl)")
+    name_de = forms.CharField(label="Name (de)", required=False)
+    name_en = forms.CharField(label="Name (en)", required=False)
+    redirect_uris = forms.CharField(label="Redirect URIs (space separated)")
+    confidential = forms.BooleanField(label="Confidential client (has a secret)", required=False, initial=True)
+    allowed_scopes = forms.MultipleChoiceField(
+        choices=PartnerApplication.Scope.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = PartnerApplication
+        fields = ["website"]
+
+
+@admin.register(PartnerApplication)
+class PartnerApplicationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "client_id", "allowed_scopes", "created_at", "revoked_at"]
+    readonly_fields = ["oauth_application", "created_at", "revoked_at"]
+    actions = ["revoke"]
+
+    @admin.display(description="client id")
+    def client_id(self, obj: PartnerApplication) -> str:
+        return obj.oauth_application.client_id
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = PartnerApplicationCreationForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name_fr", "name_nl", "name_de", "name_en", "website", "redirect_uris", "confidential",
+                    "allowed_scopes"]
+        return ["name", "description", "website", "allowed_scopes", "oauth_application", "created_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        partner, secret = services.create_partner_application(
+            name={lang: data[f"name_{lang}"] for lang in ("fr", "nl", "de", "en") if data.get(f"name_{lang}")},
+            redirect_uris=data["redirect_uris"].split(),
+            scopes=data["allowed_scopes"],
+            confidential=data["confidential"],
+            website=data.get("website", ""),
+        )
+        obj.pk = partner.pk
+        message = f"client_id={partner.oauth_application.client_id}"
+        if secret:
+            message += f" client_secret={secret} (shown once: store it now)"
+        self.message_user(request, message, messages.WARNING)
+
+    @admin.action(description="Revoke the selected partner apps (ends every token and grant now)")
+    def revoke(self, request, queryset) -> None:
+        for partner in queryset:
+            services.revoke_partner_application(partner)
+
+
+@admin.register(PartnerGrant)
+class PartnerGrantAdmin(admin.ModelAdmin):
+    list_display = ["partner", "citizen", "scopes", "granted_at", "revoked_at"]
+    readonly_fields = ["partner", "citizen", "scopes", "granted_at", "revoked_at"]
+
+    def has_add_permission(self, request) -> bool:
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -97,3 +98,59 @@ class AccessLogEntry(models.Model):
         indexes = [models.Index(fields=["citizen", "-at"])]
         verbose_name = _("access log entry")
         verbose_name_plural = _("access log")
+
+
+class PartnerApplication(models.Model):
+    """An access provider's app (bank app, document vault, regional portal) registered by operators.
+
+    It is an OAuth 2 client (authorization code with PKCE) that reads or manages the eBox of
+    citizens who consented. Revocation is a timestamp; revoking also deletes its tokens.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "ebox.read", _("Read your eBox")
+        MANAGE = "ebox.manage", _("Mark your messages as read and archive them")
+
+    oauth_application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.PROTECT, related_name="partner_application"
+    )
+    name = models.JSONField(_("name"), help_text='{"fr": …, "nl": …, "de": …, "en": …}, shown to citizens')
+    description = models.JSONField(_("description"), default=dict, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    allowed_scopes = ArrayField(
+        models.CharField(max_length=20, choices=Scope.choices), default=list, verbose_name=_("allowed scopes")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("partner app")
+        verbose_name_plural = _("partner apps")
+
+    def __str__(self) -> str:
+        return self.display_name()
+
+    def display_name(self, language: str | None = None) -> str:
+        from ebox.i18n import translate
+
+        return translate(self.name, language) or self.oauth_application.name
+
+
+class PartnerGrant(models.Model):
+    """A citizen's consent for a partner app; listed in their settings and revocable at any time."""
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="partner_grants")
+    partner = models.ForeignKey(PartnerApplication, on_delete=models.PROTECT, related_name="grants")
+    scopes = ArrayField(models.CharField(max_length=20))
+    granted_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["citizen", "partner"], condition=models.Q(revoked_at__isnull=True), name="one_active_grant"
+            )
+        ]
+        verbose_name = _("partner grant")
+        verbose_name_plural = _("partner grants")

@@ -20,3 +20,36 @@ def channel_for(citizen: Citizen | None, organisation: Organisation, on: dt.date
 
 def citizens_by_number(numbers: list[str]) -> dict[str, Citizen]:
     return {c.national_number: c for c in Citizen.objects.filter(national_number__in=numbers)}
+
+
+def available_messages(citizen: Citizen):
+    """A citizen's messages they may see: sealed (available), any visibility, newest first."""
+    return (
+        Message.objects.filter(citizen=citizen, status=Message.Status.SEALED)
+        .select_related("content", "sender_organisation", "sender_application", "message_type")
+        .order_by("-received_at", "-id")
+    )
+
+
+def active_grant(citizen: Citizen, partner) -> object | None:
+    from citizens.models import PartnerGrant
+
+    return PartnerGrant.objects.filter(citizen=citizen, partner=partner, revoked_at=None).first()
+
+
+def search_messages(messages, q: str, language: str) -> list[Message]:
+    """Messages whose subject or body, in `language`, contains `q` (case-insensitive).
+
+    Content is encrypted at rest, so the search decrypts this one citizen's messages: a
+    citizen holds hundreds of messages, not millions, and no plaintext index ever exists.
+    """
+    from messages.services import decrypt_text
+
+    needle = q.casefold()
+    found = []
+    for message in messages:
+        text = decrypt_text(message.content)
+        haystack = (text.subject or {}).get(language, "") + "\n" + (text.body or {}).get(language, "")
+        if needle in haystack.casefold():
+            found.append(message)
+    return found

@@ -200,6 +200,10 @@ OAUTH2_PROVIDER = {
         "ebox.manage": _("Mark your messages as read and archive them"),
     },
     "DEFAULT_SCOPES": ["referencedata"],
+    # Senders and partner apps each get only their own scopes (ebox/oauth_scopes.py).
+    "SCOPES_BACKEND_CLASS": "ebox.oauth_scopes.ApplicationScopes",
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
+    "ROTATE_REFRESH_TOKEN": True,
 }
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -247,6 +251,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, adopted now
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # larger uploads stream to a temporary file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

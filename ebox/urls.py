@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from citizens import partner_views
 from ebox import admin_views, views
 from messages import views as message_views
 
@@ -13,6 +14,11 @@ urlpatterns = [
     path("admin/operations/", admin_views.operations_page, name="admin-operations"),
     path("admin/", admin.site.urls),
     path("oidc/", include("mozilla_django_oidc.urls")),
+    # The consent page partner apps send citizens to (before DOT's own URLs under /o/).
+    path("o/authorize/", partner_views.ConsentView.as_view(), name="authorize"),
+    path("settings/apps/", partner_views.grants, name="partner-grants"),
+    path("settings/apps/<int:grant_id>/revoke", partner_views.revoke_grant, name="partner-grant-revoke"),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path(".well-known/jwks.json", message_views.jwks, name="jwks"),
     path("api/v2/", include("senders.api.urls")),
     path("api/v2/", include("citizens.api.urls")),

@@ -1,0 +1,324 @@
+"""The eBox consultation API 2.1 for partner apps, acting for one consenting citizen.
+
+Every operation: a valid token of a partner app (not revoked) whose citizen has an active
+grant, the scope `ebox.read` (reading) or `ebox.manage` (PATCH); content is verified
+(seal and digests) before it is served; every access lands in the citizen's access log
+under the partner's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Max, Q
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from citizens import services as citizen_services
+from citizens.api.serializers import message_json, payment_json, timestamp
+from citizens.models import AccessLogEntry
+from citizens.selectors import active_grant, available_messages
+from ebox.i18n import CONTENT_LANGUAGES
+from messages import services as message_services
+from messages.models import Message
+
+READ, MANAGE = "ebox.read", "ebox.manage"
+
+
+def status_message(code: str, message: str, http_status: int, details: list | None = None) -> Response:
+    body = {"id": str(uuid.uuid4()), "code": code, "message": message}
+    if details:
+        body["details"] = details
+    return Response(body, status=http_status)
+
+
+class PartnerAccess(BasePermission):
+    """A partner app's token, for a citizen with an active grant, carrying the view's scope."""
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth
+        if token is None:
+            error = getattr(request, "oauth2_error", {}) or {}
+            raise exceptions.NotAuthenticated(
+                error.get("error_description") or "a Bearer access token of a partner app is required"
+            )
+        try:
+            partner = token.application.partner_application
+        except ObjectDoesNotExist:
+            raise exceptions.PermissionDenied("this token does not belong to a partner app") from None
+        if partner.revoked_at:
+            raise exceptions.AuthenticationFailed("this partner app was revoked")
+        try:
+            citizen = request.user.citizen
+        except (ObjectDoesNotExist, AttributeError):
+            raise exceptions.PermissionDenied("this token does not act for a citizen") from None
+        if active_grant(citizen, partner) is None:
+            raise exceptions.AuthenticationFailed("the citizen revoked this app's access")
+        scope = MANAGE if request.method in ("PATCH", "POST", "PUT", "DELETE") else READ
+        if not token.allow_scopes([scope]):
+            raise exceptions.PermissionDenied(f"scope {scope} missing")
+        request.partner, request.citizen = partner, citizen
+        return True
+
+
+class PartnerView(APIView):
+    permission_classes = [PartnerAccess]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            response = status_message("UNAUTHORIZED", str(exc.detail), status.HTTP_401_UNAUTHORIZED)
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+        if isinstance(exc, exceptions.PermissionDenied):
+            return status_message("FORBIDDEN", str(exc.detail), status.HTTP_403_FORBIDDEN)
+        if isinstance(exc, exceptions.NotFound):
+            return status_message("NOT_FOUND", str(exc.detail), status.HTTP_404_NOT_FOUND)
+        if isinstance(exc, exceptions.ValidationError):
+            details = exc.detail if isinstance(exc.detail, list) else [exc.detail]
+            return status_message("INVALID_DATA", "invalid data supplied", status.HTTP_400_BAD_REQUEST, details)
+        if isinstance(exc, message_services.IntegrityFailure):
+            return status_message(
+                "INTEGRITY_FAILURE", "this message failed its integrity check; its content is withheld", 409
+            )
+        return super().handle_exception(exc)
+
+    def message(self, message_id: str) -> Message:
+        try:
+            return available_messages(self.request.citizen).get(pk=uuid.UUID(str(message_id)))
+        except (ValueError, Message.DoesNotExist):
+            raise exceptions.NotFound(f"message {message_id} not found") from None
+
+    def log(self, action: str, message: Message | None = None) -> None:
+        citizen_services.log_access(self.request.citizen, action, message=message, partner=self.request.partner)
+
+    def full_message(self, message: Message) -> dict:
+        text = message_services.verified_text(message, detected_by=f"partner:{self.request.partner.pk}")
+        return message_json(message, text, list(message.content.attachments.all()), self.request)
+
+
+def _bool(value: str | None, name: str) -> bool | None:
+    if value is None:
+        return None
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise exceptions.ValidationError({"ref": name, "message": f"{name} must be true or false"})
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise exceptions.ValidationError({"ref": name, "message": f"{name} must be a date YYYY-MM-DD"}) from None
+
+
+def _int(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise exceptions.ValidationError({"ref": name, "message": f"{name} must be an integer from {low} to {high}"})
+    return number
+
+
+class EboxSummaryView(PartnerView):
+    @extend_schema(operation_id="getEBoxById", summary="Summary of the citizen's eBox", tags=["Ebox"])
+    def get(self, request):
+        messages = available_messages(request.citizen)
+        summary = messages.aggregate(last=Max("received_at"))
+        total = messages.count()
+        unread = messages.filter(read_at__isnull=True).count()
+        size = sum(
+            a.size for m in messages.prefetch_related("content__attachments") for a in m.content.attachments.all()
+        )
+        self.log(AccessLogEntry.Action.LISTED)
+        body = {"numberOfMessages": total, "numberOfUnreadMessages": unread, "eboxSize": round(size / 1024, 3)}
+        if summary["last"]:
+            body["lastReceiptDate"] = timestamp(summary["last"])
+        if request.citizen.last_connection_at:
+            body["lastConsultationDate"] = timestamp(request.citizen.last_connection_at)
+        return Response(body)
+
+
+class MessagesView(PartnerView):
+    @extend_schema(
+        operation_id="getMessagesByEBoxId", summary="The citizen's messages, newest first", tags=["Messages"]
+    )
+    def get(self, request):
+        params = request.query_params
+        page = _int(params.get("page"), "page", 1, 1, 1_000_000)
+        page_size = _int(params.get("pageSize"), "pageSize", 25, 1, 100)
+        messages = available_messages(request.citizen)
+        filters = Q()
+        for name, lookup in (
+            ("receivedBefore", "received_at__date__lt"),
+            ("receivedAfter", "received_at__date__gt"),
+            ("expiredBefore", "expires_at__date__lt"),
+            ("expiredAfter", "expires_at__date__gt"),
+        ):
+            value = _date(params.get(name), name)
+            if value:
+                filters &= Q(**{lookup: value})
+        read = _bool(params.get("readStatus"), "readStatus")
+        if read is not None:
+            filters &= Q(read_at__isnull=not read)
+        visible = _bool(params.get("visible"), "visible")
+        if visible is not None:
+            filters &= Q(hidden_at__isnull=visible)
+        registered = _bool(params.get("registeredMail"), "registeredMail")
+        if registered is not None:
+            filters &= Q(registered_mail=registered)
+        for name, lookup in (
+            ("messageTypeId", "message_type__message_type_id"),
+            ("senderOrganizationId", "sender_organisation__enterprise_number"),
+            ("senderApplicationId", "sender_application__application_id"),
+        ):
+            if params.get(name):
+                filters &= Q(**{lookup: params[name]})
+        messages = messages.filter(filters)
+        q, qlang = params.get("q"), params.get("qlang")
+        if q is not None:
+            if qlang not in CONTENT_LANGUAGES:
+                raise exceptions.ValidationError(
+                    {"ref": "qlang", "message": "qlang (nl, fr, de or en) is required with q"}
+                )
+            # Content is encrypted at rest: search this citizen's messages after decryption.
+            from citizens.selectors import search_messages
+
+            messages = search_messages(messages, q, qlang)
+            total = len(messages)
+            window = messages[(page - 1) * page_size : page * page_size]
+        else:
+            total = messages.count()
+            window = list(messages[(page - 1) * page_size : page * page_size].prefetch_related("content__attachments"))
+        items = [self.full_message(m) for m in window]
+        self.log(AccessLogEntry.Action.LISTED)
+        return Response({"items": items, "totalItems": total})
+
+    @extend_schema(
+        operation_id="patchMessagesByEBoxId", summary="Mark messages read, archive or restore them", tags=["Messages"]
+    )
+    def patch(self, request):
+        items = request.data.get("items") if isinstance(request.data, dict) else None
+        if not isinstance(items, list) or not items:
+            raise exceptions.ValidationError({"ref": "items", "message": "items must be a non-empty list"})
+        updates = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or "messageId" not in item:
+                raise exceptions.ValidationError({"ref": f"items[{index}].messageId", "message": "messageId missing"})
+            if "visible" not in item and "readStatus" not in item:
+                raise exceptions.ValidationError(
+                    {"ref": f"items[{index}]", "message": "give visible and/or readStatus"}
+                )
+            for field in ("visible", "readStatus"):
+                if field in item and not isinstance(item[field], bool):
+                    raise exceptions.ValidationError(
+                        {"ref": f"items[{index}].{field}", "message": f"{field} must be a boolean"}
+                    )
+            if item.get("readStatus") is False:
+                raise exceptions.ValidationError(
+                    {"ref": f"items[{index}].readStatus", "message": "a read message cannot become unread"}
+                )
+            updates.append((self.message(item["messageId"]), item))
+        actor = f"partner:{request.partner.oauth_application.client_id}"
+        for message, item in updates:
+            if "visible" in item:
+                message_services.set_visibility(message, item["visible"], actor)
+                self.log(AccessLogEntry.Action.UNHIDDEN if item["visible"] else AccessLogEntry.Action.HIDDEN, message)
+            if item.get("readStatus"):
+                message_services.mark_read(message, actor)
+                self.log(AccessLogEntry.Action.MARKED_READ, message)
+        return Response(status=status.HTTP_200_OK)
+
+
+class MessageView(PartnerView):
+    @extend_schema(operation_id="getMessageById", summary="One message", tags=["Messages"])
+    def get(self, request, message_id):
+        message = self.message(message_id)
+        body = self.full_message(message)
+        self.log(AccessLogEntry.Action.OPENED, message)
+        return Response(body)
+
+
+class AttachmentsView(PartnerView):
+    @extend_schema(operation_id="getAttachmentByMessageId", summary="A message's attachments", tags=["Messages"])
+    def get(self, request, message_id):
+        body = self.full_message(self.message(message_id))
+        return Response(body["attachments"])
+
+
+class AttachmentView(PartnerView):
+    @extend_schema(operation_id="getAttachmentById", summary="One attachment's metadata", tags=["Messages"])
+    def get(self, request, message_id, attachment_id):
+        body = self.full_message(self.message(message_id))
+        for item in body["attachments"]["items"]:
+            if item["attachmentId"] == str(attachment_id):
+                return Response(item)
+        raise exceptions.NotFound(f"attachment {attachment_id} not found")
+
+
+class AttachmentContentView(PartnerView):
+    @extend_schema(
+        operation_id="getAttachmentContentById",
+        summary="An attachment's bytes",
+        tags=["Messages"],
+        responses={(200, "application/octet-stream"): bytes},
+    )
+    def get(self, request, message_id, attachment_id):
+        message = self.message(message_id)
+        attachment = next((a for a in message.content.attachments.all() if str(a.id) == str(attachment_id)), None)
+        if attachment is None:
+            raise exceptions.NotFound(f"attachment {attachment_id} not found")
+        message_services.verified_text(message, detected_by=f"partner:{request.partner.pk}")
+        detected_by = f"partner:{request.partner.pk}"
+        # Read the whole attachment first: a digest mismatch must become an error, not a truncated download.
+        chunks = list(message_services.open_attachment(message, attachment, detected_by=detected_by))
+        if attachment.main_content:
+            message_services.mark_read(message, f"partner:{request.partner.oauth_application.client_id}")
+        self.log(AccessLogEntry.Action.DOWNLOADED, message)
+        meta = message_services.attachment_meta(message, attachment)
+        response = StreamingHttpResponse(iter(chunks), content_type=attachment.media_type)
+        response["Content-Length"] = str(attachment.size)
+        response["Content-Disposition"] = f'attachment; filename="{_safe_filename(meta.get("fileName", "file"))}"'
+        return response
+
+
+def _safe_filename(name: str) -> str:
+    return "".join(c for c in name if c.isalnum() or c in "._- ")[:150] or "file"
+
+
+class BodyView(PartnerView):
+    @extend_schema(operation_id="getBodyContent", summary="A message's body", tags=["Messages"])
+    def get(self, request, message_id):
+        message = self.message(message_id)
+        text = message_services.verified_text(message, detected_by=f"partner:{request.partner.pk}")
+        if not text.body:
+            raise exceptions.NotFound("this message has no body")
+        if message.body_main_content:
+            message_services.mark_read(message, f"partner:{request.partner.oauth_application.client_id}")
+        self.log(AccessLogEntry.Action.OPENED, message)
+        return Response(text.body)
+
+
+class PaymentDataView(PartnerView):
+    @extend_schema(operation_id="getPaymentDataByMessageId", summary="A message's payment data", tags=["Messages"])
+    def get(self, request, message_id):
+        message = self.message(message_id)
+        text = message_services.verified_text(message, detected_by=f"partner:{request.partner.pk}")
+        payment = payment_json(message, text)
+        if not payment:
+            raise exceptions.NotFound("this message has no payment data")
+        self.log(AccessLogEntry.Action.OPENED, message)
+        return Response(payment)

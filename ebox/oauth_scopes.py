@@ -1,0 +1,35 @@
+"""Which OAuth scopes each client may obtain: senders publish, partner apps read citizens' eBoxes.
+
+django-oauth-toolkit asks this backend (settings OAUTH2_PROVIDER["SCOPES_BACKEND_CLASS"]) what a
+client may request, so a sender application can never obtain `ebox.read`, and a partner app
+only the scopes operators allowed it.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist
+from oauth2_provider.scopes import SettingsScopes
+
+SENDER_SCOPES = ["publication", "status", "preferences", "referencedata", "evidence", "replies"]
+
+
+class ApplicationScopes(SettingsScopes):
+    def get_available_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
+        if application is None:
+            return super().get_available_scopes(application, request, *args, **kwargs)
+        try:
+            partner = application.partner_application
+        except ObjectDoesNotExist:
+            partner = None
+        if partner is not None:
+            return [] if partner.revoked_at else list(partner.allowed_scopes)
+        try:
+            sender = application.sender_application
+        except ObjectDoesNotExist:
+            return []
+        return [] if sender.revoked_at else list(SENDER_SCOPES)
+
+    def get_default_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
+        if application is None:
+            return super().get_default_scopes(application, request, *args, **kwargs)
+        return self.get_available_scopes(application, request, *args, **kwargs)
