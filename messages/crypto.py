@@ -112,7 +112,26 @@ def wrap_key(data_key: bytes) -> tuple[str, bytes]:
 
 
 def unwrap_key(kek_id: str, wrapped: bytes) -> bytes:
-    return _decrypt(load_keyring().key(kek_id), bytes(wrapped), b"ebox:dek:" + kek_id.encode())
+    keyring = load_keyring()
+    if kek_id not in keyring.keys:
+        # Another process may have added a key since this one loaded the keyring (rotate_keys).
+        load_keyring.cache_clear()
+        keyring = load_keyring()
+    return _decrypt(keyring.key(kek_id), bytes(wrapped), b"ebox:dek:" + kek_id.encode())
+
+
+def rewrap_key(kek_id: str, wrapped: bytes) -> tuple[str, bytes]:
+    """Re-encrypt a wrapped data key under the current KEK (key rotation); the data key never changes."""
+    return wrap_key(unwrap_key(kek_id, wrapped))
+
+
+def generate_kek_line() -> str:
+    """A fresh "id:base64key" line for an operator to add to EBOX_KEK / EBOX_KEK_FILE."""
+    return f"kek-{secrets.token_hex(4)}:{base64.b64encode(os.urandom(32)).decode()}"
+
+
+def uses_development_keys() -> bool:
+    return not settings.EBOX_KEK and not settings.EBOX_KEK_FILE
 
 
 def _encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:

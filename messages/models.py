@@ -190,3 +190,16 @@ class IntegrityIncident(models.Model):
 
     class Meta:
         ordering = ["-detected_at"]
+
+
+class IntegritySweep(models.Model):
+    """Where the periodic integrity sweep stands, so it resumes where it stopped (one row per sweep)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    # Last message id checked in the current pass (messages are swept in id order); null: start of a pass.
+    position = models.UUIDField(null=True, blank=True)
+    pass_started_at = models.DateTimeField(null=True, blank=True)
+    last_pass_finished_at = models.DateTimeField(null=True, blank=True)
+    checked = models.PositiveBigIntegerField(default=0, help_text=_("Messages checked in the current pass."))
+    failed = models.PositiveBigIntegerField(default=0, help_text=_("Failures found in the current pass."))
+    updated_at = models.DateTimeField(auto_now=True)

@@ -73,6 +73,10 @@ def sign(document: dict) -> tuple[str, bytes]:
 
 def verify(document: dict, kid: str, signature: bytes) -> bool:
     _, keys = load_seal_keys()
+    if kid not in keys:
+        # Another process may have added a key since this one loaded them (rotate_keys --seal).
+        load_seal_keys.cache_clear()
+        _, keys = load_seal_keys()
     key = keys.get(kid)
     if key is None or not signature:
         return False

@@ -6,6 +6,7 @@ The only code that writes messages. Views, serializers and tasks call these func
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import tempfile
@@ -17,6 +18,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -378,10 +380,26 @@ def redispatch_pending(older_than: dt.timedelta | None = None, limit: int = 50_0
 
 
 def record_incident(message: Message, detected_by: str, reason: str) -> IntegrityIncident:
-    """Record a failed integrity check (its own transaction: it must survive the reader's rollback)."""
+    """Record a failed integrity check and raise it to operators (ERROR log, mail to ADMINS, the admin).
+
+    The message gets `integrity_failed_at` and an `integrity_failed` event. A failure already
+    recorded and not yet resolved is not recorded (nor mailed) again, so a sweep that meets
+    the same damaged message every pass does not flood operators.
+    """
     with transaction.atomic():
         now = timezone.now()
         Message.objects.filter(pk=message.pk, integrity_failed_at__isnull=True).update(integrity_failed_at=now)
+        message.integrity_failed_at = message.integrity_failed_at or now
+        existing = IntegrityIncident.objects.filter(message=message, reason=reason, resolved_at__isnull=True).first()
+        if existing:
+            logger.error(
+                "integrity failure on message %s (%s), known incident %s: %s",
+                message.pk,
+                detected_by,
+                existing.pk,
+                reason,
+            )
+            return existing
         MessageEvent.objects.create(
             message=message,
             kind=MessageEvent.Kind.INTEGRITY_FAILED,
@@ -390,42 +408,77 @@ def record_incident(message: Message, detected_by: str, reason: str) -> Integrit
             detail={"reason": reason},
         )
         incident = IntegrityIncident.objects.create(message=message, detected_by=detected_by, reason=reason)
+        transaction.on_commit(lambda: _alert_operators(incident))
     logger.error("integrity failure on message %s (%s): %s", message.pk, detected_by, reason)
     return incident
 
 
+def _alert_operators(incident: IntegrityIncident) -> None:
+    # fail_silently: the incident is recorded and logged whatever the SMTP server does.
+    mail_admins(
+        f"Integrity incident {incident.pk} on message {incident.message_id}",
+        f"Detected by: {incident.detected_by}\nReason: {incident.reason}\n"
+        f"Content of this message is withheld from its recipient until an operator resolves the incident "
+        f"({settings.PUBLIC_URL}/admin/mailbox/integrityincident/{incident.pk}/change/).",
+        fail_silently=True,
+    )
+
+
+def _attachments_of(message: Message) -> list[Attachment]:
+    # Use a prefetched list when the caller has one (the sweep), else query.
+    return sorted(message.content.attachments.all(), key=lambda a: a.position)
+
+
 def verified_text(message: Message, detected_by: str = "read") -> MessageText:
-    """Decrypt a sealed message and check its seal; on failure record an incident and raise IntegrityFailure."""
-    attachments = list(message.content.attachments.all())
+    """Decrypt a sealed message and check its seal; on failure record an incident and raise IntegrityFailure.
+
+    The seal covers the digests of subject, body, payment and business data and every
+    attachment's SHA-256, so this also proves the attachment digests we compare bytes to.
+    """
+    if not message.seal or not message.seal_key_id:
+        record_incident(message, detected_by, "message has no seal")
+        raise IntegrityFailure("message has no seal")
     try:
         text = decrypt_text(message.content)
-    except crypto.DecryptionError as exc:
+    except (crypto.DecryptionError, ValueError) as exc:
         record_incident(message, detected_by, f"content does not decrypt: {exc}")
         raise IntegrityFailure(str(exc)) from exc
-    document = seal_document_for(message, text, attachments)
+    document = seal_document_for(message, text, _attachments_of(message))
     if not sealing.verify(document, message.seal_key_id, message.seal):
         record_incident(message, detected_by, "seal does not match the content")
         raise IntegrityFailure("seal does not match the content")
     return text
 
 
-def open_attachment(message: Message, attachment: Attachment, detected_by: str = "read"):
-    """Yield the decrypted bytes of an attachment, checking its SHA-256 against the sealed value."""
-    import hashlib
+def open_attachment(message: Message, attachment: Attachment, detected_by: str = "read", check_seal: bool = True):
+    """Yield the decrypted bytes of an attachment, checking its SHA-256 against the sealed value.
 
-    data_key = crypto.unwrap_key(message.content.kek_id, message.content.wrapped_key)
+    With check_seal (the default) the seal is verified first, so the digest compared to is the
+    sealed one. The last chunk is yielded only after the whole blob authenticated and hashed,
+    so a reader streaming to a client never receives the complete bytes of a damaged file.
+    """
+    if attachment.content_id != message.content_id:
+        raise IntegrityFailure("attachment does not belong to this message")
+    if check_seal:
+        verified_text(message, detected_by)
     digest = hashlib.sha256()
+    pending = None
     try:
+        data_key = crypto.unwrap_key(message.content.kek_id, message.content.wrapped_key)
         with default_storage.open(attachment.blob, "rb") as blob:
             for chunk in crypto.decrypt_stream(data_key, attachment.id, "bytes", blob):
                 digest.update(chunk)
-                yield chunk
-    except (crypto.DecryptionError, FileNotFoundError) as exc:
+                if pending is not None:
+                    yield pending
+                pending = chunk
+    except (crypto.DecryptionError, OSError) as exc:
         record_incident(message, detected_by, f"attachment {attachment.id}: {exc}")
         raise IntegrityFailure(str(exc)) from exc
     if digest.hexdigest() != attachment.sha256:
         record_incident(message, detected_by, f"attachment {attachment.id}: digest mismatch")
         raise IntegrityFailure("attachment digest mismatch")
+    if pending is not None:
+        yield pending
 
 
 def attachment_meta(message: Message, attachment: Attachment) -> dict:
