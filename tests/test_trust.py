@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import rfc8785
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
@@ -243,6 +244,33 @@ def test_the_sweep_is_scheduled_by_beat():
     assert {"mailbox.sweep_integrity", "ebox.sign_audit_checkpoint"} <= tasks
     app.loader.import_default_modules()
     assert {"mailbox.sweep_integrity", "ebox.sign_audit_checkpoint"} <= set(app.tasks)
+
+
+# --- Seals ------------------------------------------------------------------------
+
+
+def test_sealing_twice_has_one_effect(publish, citizen):
+    message = publish(citizen.national_number, seal=False)
+    assert services.seal_messages([message.id]) == 1
+    assert services.seal_messages([message.id]) == 0
+    message.refresh_from_db()
+    assert message.status == "sealed" and message.seal_key_id == sealing.load_seal_keys()[0]
+    assert message.events.filter(kind="sealed").count() == 1
+
+
+def test_the_signed_form_is_rfc8785_canonical_json(publish, citizen):
+    from messages.verify_evidence import canonical as standalone_canonical
+
+    message = publish(
+        citizen.national_number,
+        subject={"fr": 'Été — « guillemets » "échappés" \\ \n\t\u0001 😀', "nl": "Ωmega"},
+        payment_data={"amount": 12.5, "currency": "EUR"},
+        business_data=[{"key": "k", "value": 1e21}],
+    )
+    document = services.seal_document_for(
+        message, services.verified_text(message), list(message.content.attachments.all())
+    )
+    assert sealing.canonical(document) == rfc8785.dumps(document) == standalone_canonical(document)
 
 
 # --- Key rotation ---------------------------------------------------------------
