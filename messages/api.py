@@ -46,7 +46,8 @@ class MessageEvidenceView(APIView):
         },
         tags=["extensions"],
     )
-    def get(self, request, message_id: uuid.UUID):
+    def get(self, request, messageId: uuid.UUID):  # noqa: N803 - the spec's parameter name
+        message_id = messageId
         application = getattr(request.auth.application, "sender_application", None)
         if application is None:
             return status_message("NOT_A_SENDER_APPLICATION", "this client is not a sender application", 403)

@@ -6,7 +6,7 @@ from messages import api
 
 urlpatterns = [
     path(
-        "extensions/messages/<uuid:message_id>/evidence",
+        "extensions/messages/<uuid:messageId>/evidence",
         api.MessageEvidenceView.as_view(),
         name="message-evidence",
     ),

@@ -13,6 +13,7 @@ import logging
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ from messages.models import (
     Message,
     MessageContent,
     MessageEvent,
+    Reply,
 )
 from tests.factories import CitizenFactory, SenderApplicationFactory
 
@@ -299,10 +301,35 @@ def test_after_key_rotation_every_message_still_reads(publish, citizen, sender_a
     assert {old_kid, new_kid} <= {key["kid"] for key in sealing.jwks()["keys"]}
     assert _sweep_all().failed == 0
 
+    reply = _reply(before[0], citizen)
+    call_command("rotate_keys", stdout=io.StringIO())
+    reply.refresh_from_db()
+    assert reply.kek_id == crypto.load_keyring().current_id
+    data_key = crypto.unwrap_key(reply.kek_id, reply.wrapped_key)
+    assert crypto.decrypt_field(data_key, reply.id, "text", reply.text_ct) == b"Merci"
+    for message in [*before, *linked, after]:
+        _read_everything(message)
+
     # Resumable: a second run finds nothing left under an old key.
     out = io.StringIO()
     call_command("rotate_keys", "--rewrap-only", stdout=out)
     assert "0 data key(s) re-wrapped" in out.getvalue()
+
+
+def _reply(message: Message, citizen) -> Reply:
+    reply_id = uuid.uuid4()
+    data_key = crypto.new_data_key()
+    kek_id, wrapped = crypto.wrap_key(data_key)
+    return Reply.objects.create(
+        id=reply_id,
+        message=message,
+        citizen=citizen,
+        sender_organisation=message.sender_organisation,
+        kek_id=kek_id,
+        wrapped_key=wrapped,
+        text_ct=crypto.encrypt_field(data_key, reply_id, "text", b"Merci"),
+        created_at=timezone.now(),
+    )
 
 
 def test_with_keys_from_the_environment_rotate_keys_explains_the_procedure(db):
