@@ -468,3 +468,30 @@ def test_the_citizen_downloads_evidence_of_their_own_messages_only(client, publi
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
     assert json.loads(response.content)["evidence"]["messageId"] == str(message.id)
+
+
+@pytest.mark.worker
+def test_a_real_worker_runs_the_beat_jobs(celery_worker_process, publish, citizen):
+    """The beat entries' tasks, run by a real worker: the sweep stores its progress, the audit head gets signed."""
+    import time
+
+    from ebox import audit
+    from ebox.models import AuditCheckpoint
+    from ebox.tasks import sign_audit_checkpoint
+    from messages.tasks import sweep_integrity
+
+    victim = publish(citizen.national_number)
+    publish(citizen.national_number)
+    _tamper_seal(victim)
+    audit.record(method="POST", url="/api/v2/publishMessage", status_code=201, actor="client:x")
+    sweep_integrity.delay()
+    sign_audit_checkpoint.delay()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = IntegritySweep.objects.filter(name=integrity.SWEEP_NAME).first()
+        if state and state.last_pass_finished_at and AuditCheckpoint.objects.exists():
+            break
+        time.sleep(0.2)
+    assert state.last_pass_finished_at is not None
+    assert IntegrityIncident.objects.get(message=victim).detected_by == "sweep"
+    assert audit.verify().ok and audit.verify().checkpoints == 1
