@@ -117,7 +117,18 @@ def unwrap_key(kek_id: str, wrapped: bytes) -> bytes:
         # Another process may have added a key since this one loaded the keyring (rotate_keys).
         load_keyring.cache_clear()
         keyring = load_keyring()
-    return _decrypt(keyring.key(kek_id), bytes(wrapped), b"ebox:dek:" + kek_id.encode())
+    try:
+        return _kek_cipher(keyring.key(kek_id)).decrypt(
+            bytes(wrapped[:NONCE_BYTES]), bytes(wrapped[NONCE_BYTES:]), b"ebox:dek:" + kek_id.encode()
+        )
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError("wrapped data key does not authenticate") from exc
+
+
+@lru_cache(maxsize=16)
+def _kek_cipher(kek: bytes) -> AESGCM:
+    # One cipher context per KEK: unwrapping is on the sealing and reading hot paths.
+    return AESGCM(kek)
 
 
 def rewrap_key(kek_id: str, wrapped: bytes) -> tuple[str, bytes]:

@@ -154,7 +154,8 @@ class MessageEvent(models.Model):
         REPLIED = "replied", _("replied")
         INTEGRITY_FAILED = "integrity_failed", _("integrity check failed")
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: the (message, kind) index below serves lookups by message.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     at = models.DateTimeField()
     actor = models.CharField(max_length=200, blank=True)
