@@ -30,10 +30,14 @@ _SWEEP_LOCK = int.from_bytes(b"eBoxSwep", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def check_message(message: Message, detected_by: str = "sweep") -> str | None:
-    """Check one sealed message completely; return None when sound, else the reason (an incident is recorded)."""
+    """Check one sealed message completely (text and seal, attachment names, attachment bytes and digests).
+
+    Returns None when sound, else the reason; the failure is recorded as an incident.
+    """
     try:
         services.verified_text(message, detected_by)
         for attachment in services._attachments_of(message):
+            services.attachment_meta(message, attachment, detected_by)
             for _chunk in services.open_attachment(message, attachment, detected_by, check_seal=False):
                 pass
     except services.IntegrityFailure as exc:

@@ -564,9 +564,14 @@ def open_attachment(message: Message, attachment: Attachment, detected_by: str =
         yield pending
 
 
-def attachment_meta(message: Message, attachment: Attachment) -> dict:
-    data_key = crypto.unwrap_key(message.content.kek_id, message.content.wrapped_key)
-    return json.loads(crypto.decrypt_field(data_key, attachment.id, "meta", attachment.meta_ct))
+def attachment_meta(message: Message, attachment: Attachment, detected_by: str = "read") -> dict:
+    """File name and title of an attachment; a failure to decrypt is an integrity incident."""
+    try:
+        data_key = crypto.unwrap_key(message.content.kek_id, message.content.wrapped_key)
+        return json.loads(crypto.decrypt_field(data_key, attachment.id, "meta", attachment.meta_ct))
+    except (crypto.DecryptionError, ValueError) as exc:
+        record_incident(message, detected_by, f"attachment {attachment.id} name: {exc}")
+        raise IntegrityFailure(str(exc)) from exc
 
 
 def mark_read(message: Message, actor: str) -> bool:

@@ -57,6 +57,7 @@ def _read_everything(message: Message) -> None:
     message = Message.objects.select_related("content", "sender_organisation", "sender_application").get(pk=message.pk)
     services.verified_text(message)
     for attachment in message.content.attachments.all():
+        services.attachment_meta(message, attachment)
         b"".join(services.open_attachment(message, attachment))
 
 
@@ -131,10 +132,15 @@ def _tamper_wrapped_key(message: Message) -> None:
     MessageContent.objects.filter(pk=content.pk).update(wrapped_key=_flip(bytes(content.wrapped_key)))
 
 
+def _tamper_attachment_name(message: Message) -> None:
+    attachment = Attachment.objects.get(content_id=message.content_id)
+    Attachment.objects.filter(pk=attachment.pk).update(meta_ct=_flip(bytes(attachment.meta_ct)))
+
+
 @pytest.mark.parametrize(
     "tamper",
-    [_tamper_body, _tamper_blob, _tamper_seal, _tamper_digest, _tamper_wrapped_key],
-    ids=["body", "attachment-blob", "seal", "digest", "wrapped-key"],
+    [_tamper_body, _tamper_blob, _tamper_seal, _tamper_digest, _tamper_wrapped_key, _tamper_attachment_name],
+    ids=["body", "attachment-blob", "seal", "digest", "wrapped-key", "attachment-name"],
 )
 def test_one_flipped_byte_is_detected_on_read_and_by_the_sweep(publish, citizen, tamper):
     healthy = publish(citizen.national_number)
