@@ -87,11 +87,16 @@ def record(
 ) -> tuple[int, str]:
     """Append one entry to the chain; return (entry id, entry hash).
 
+    `ids` are the objects touched (message ids…), never national numbers: a citizen appears
+    only through `citizen_actor()`.
+
     Inside a caller's transaction the entry commits (or rolls back) with the action; the
     chain lock is then held until that transaction ends, so keep such transactions short.
     """
+    # Stamped before taking the chain lock (the hash covers it), so times may interleave by a few
+    # milliseconds between concurrent entries; the order of the chain is the order of ids.
     at = timezone.now()
-    ids = list(dict.fromkeys(str(i) for i in ids))
+    ids = list(dict.fromkeys(str(i)[:100] for i in ids))
     url = url.replace("\x00", "")[:2000]
     canonical = canonical_entry(
         at=at, actor=actor, token_sha256=token_sha256, method=method, url=url, status_code=status_code, ids=ids
