@@ -1,3 +1,57 @@
-"""Models of the ebox app (rollups of the public statistics live in their own module)."""
+"""Models of the ebox app: the audit trail, and (in statistics_models) the public statistics rollups.
+
+The audit trail (eBox requirements ATREQ01–04): an append-only, hash-chained log of successful actions.
+
+Rows are written only by `ebox.audit.record` and never changed: a PostgreSQL trigger
+(migration 0001) refuses UPDATE, DELETE and TRUNCATE, and each entry carries the hash
+of the previous one, so an edit or a removal made around the trigger breaks the chain.
+Signed checkpoints of the chain head (`AuditCheckpoint`) make a truncated tail show.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from ebox.statistics_models import MonthlyActivationStatistic, MonthlyMessageStatistic  # noqa: F401
+
+
+class AuditEntry(models.Model):
+    """One successful action. No content and no clear national number: actors are keyed hashes."""
+
+    at = models.DateTimeField(_("time"))
+    actor = models.CharField(
+        _("actor"), max_length=200, help_text=_("client:<OAuth client id>, citizen:<HMAC of the national number>, …")
+    )
+    token_sha256 = models.CharField(_("SHA-256 of the token"), max_length=64, blank=True)
+    method = models.CharField(_("method"), max_length=10)
+    url = models.CharField(_("URL"), max_length=2000)
+    status_code = models.PositiveSmallIntegerField(_("response code"))
+    ids = ArrayField(models.CharField(max_length=100), default=list, blank=True, verbose_name=_("ids touched"))
+    prev_hash = models.CharField(_("previous entry hash"), max_length=64)
+    entry_hash = models.CharField(_("entry hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["actor", "-at"], name="audit_by_actor")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.method} {self.url}"
+
+
+class AuditCheckpoint(models.Model):
+    """A platform signature over the chain head at a moment, so removing the newest entries shows."""
+
+    entry_id = models.BigIntegerField(_("entry"))
+    entry_hash = models.CharField(_("entry hash"), max_length=64)
+    signed_at = models.DateTimeField(_("signed at"))
+    kid = models.CharField(_("seal key id"), max_length=64)
+    signature = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+        ordering = ["-id"]

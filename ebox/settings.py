@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the final response code and the authenticated user (ebox.audit).
+    "ebox.audit.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "ebox.urls"
@@ -144,6 +146,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=env.int("EBOX_STATS_REFRESH_SECONDS", default=600)),
     },
     "refresh-statistics-full": {"task": "ebox.refresh_statistics_full", "schedule": crontab(minute=17, hour=3)},
+    "integrity-sweep": {
+        "task": "mailbox.sweep_integrity",
+        "schedule": timedelta(seconds=env.int("EBOX_INTEGRITY_SWEEP_SECONDS", default=300)),
+    },
+    "audit-checkpoint": {
+        "task": "ebox.sign_audit_checkpoint",
+        "schedule": timedelta(seconds=env.int("EBOX_AUDIT_CHECKPOINT_SECONDS", default=60)),
+    },
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))
@@ -264,6 +274,15 @@ EBOX_KEK_FILE = env.str("EBOX_KEK_FILE", default="")
 # Ed25519 seal keys live in this folder (development: generated on first use).
 EBOX_SEAL_KEYS_DIR = Path(env.str("EBOX_SEAL_KEYS_DIR", default=str(DATA_DIR / "keys" / "seal")))
 EBOX_KEYS_DIR = Path(env.str("EBOX_KEYS_DIR", default=str(DATA_DIR / "keys")))
+# Messages one run of the beat integrity sweep checks (it resumes from its stored cursor next time).
+EBOX_INTEGRITY_SWEEP_LIMIT = env.int("EBOX_INTEGRITY_SWEEP_LIMIT", default=10_000)
+
+# --- Audit trail ----------------------------------------------------------------
+
+# Key of the HMAC that stands for a citizen's national number in the audit trail.
+EBOX_AUDIT_HMAC_KEY = env.str("EBOX_AUDIT_HMAC_KEY", default="") or _development_secret("audit-hmac-key")
+# Operators who receive integrity alerts by e-mail: "Name <a@b>,c@d".
+ADMINS = [("", address) for address in env.list("EBOX_ADMINS", default=[])]
 
 # --- Public statistics -----------------------------------------------------------
 # Estimates per paper letter avoided; sources in the README ("Public pages").

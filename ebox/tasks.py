@@ -1,11 +1,11 @@
-"""Celery tasks of the ebox app: thin wrappers over `ebox.statistics` (registered in CELERY_BEAT_SCHEDULE)."""
+"""Celery tasks of the ebox app: thin wrappers over ebox.statistics and ebox.audit (see CELERY_BEAT_SCHEDULE)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
-from ebox import statistics
+from ebox import audit, statistics
 
 
 @shared_task(name="ebox.refresh_statistics")
@@ -19,3 +19,9 @@ def refresh_statistics() -> int:
 def refresh_statistics_full() -> int:
     """All history (reads of old messages, deactivations): once a night."""
     return statistics.refresh_statistics().message_rows
+
+
+@shared_task(name="ebox.sign_audit_checkpoint")
+def sign_audit_checkpoint() -> int | None:
+    checkpoint = audit.sign_checkpoint()
+    return checkpoint.entry_id if checkpoint else None

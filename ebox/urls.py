@@ -22,6 +22,8 @@ urlpatterns = [
     path(".well-known/jwks.json", message_views.jwks, name="jwks"),
     path("api/v2/", include("senders.api.urls")),
     path("api/v2/", include("citizens.api.urls")),
+    path("api/v2/", include("messages.urls")),
+    path("inbox/<uuid:message_id>/evidence.json", message_views.citizen_evidence, name="citizen-evidence"),
     path("", include("citizens.urls")),
     path("", include("ebox.public_urls")),
 ]

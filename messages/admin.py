@@ -41,7 +41,13 @@ class MessageAdmin(ReadOnlyAdmin):
         "read_at",
         "registered_mail",
     ]
-    list_filter = ["status", "channel", "registered_mail", "sender_organisation"]
+    list_filter = [
+        "status",
+        "channel",
+        "registered_mail",
+        "sender_organisation",
+        ("integrity_failed_at", admin.EmptyFieldListFilter),
+    ]
     fields = [
         "id",
         "sender_organisation",

@@ -112,7 +112,37 @@ def wrap_key(data_key: bytes) -> tuple[str, bytes]:
 
 
 def unwrap_key(kek_id: str, wrapped: bytes) -> bytes:
-    return _decrypt(load_keyring().key(kek_id), bytes(wrapped), b"ebox:dek:" + kek_id.encode())
+    keyring = load_keyring()
+    if kek_id not in keyring.keys:
+        # Another process may have added a key since this one loaded the keyring (rotate_keys).
+        load_keyring.cache_clear()
+        keyring = load_keyring()
+    try:
+        return _kek_cipher(keyring.key(kek_id)).decrypt(
+            bytes(wrapped[:NONCE_BYTES]), bytes(wrapped[NONCE_BYTES:]), b"ebox:dek:" + kek_id.encode()
+        )
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError("wrapped data key does not authenticate") from exc
+
+
+@lru_cache(maxsize=16)
+def _kek_cipher(kek: bytes) -> AESGCM:
+    # One cipher context per KEK: unwrapping is on the sealing and reading hot paths.
+    return AESGCM(kek)
+
+
+def rewrap_key(kek_id: str, wrapped: bytes) -> tuple[str, bytes]:
+    """Re-encrypt a wrapped data key under the current KEK (key rotation); the data key never changes."""
+    return wrap_key(unwrap_key(kek_id, wrapped))
+
+
+def generate_kek_line() -> str:
+    """A fresh "id:base64key" line for an operator to add to EBOX_KEK / EBOX_KEK_FILE."""
+    return f"kek-{secrets.token_hex(4)}:{base64.b64encode(os.urandom(32)).decode()}"
+
+
+def uses_development_keys() -> bool:
+    return not settings.EBOX_KEK and not settings.EBOX_KEK_FILE
 
 
 def _encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
@@ -137,6 +167,21 @@ def encrypt_field(data_key: bytes, owner_id: object, field: str, plaintext: byte
 
 def decrypt_field(data_key: bytes, owner_id: object, field: str, blob: bytes) -> bytes:
     return _decrypt(data_key, bytes(blob), field_aad(owner_id, field))
+
+
+def decrypt_fields(data_key: bytes, owner_id: object, blobs: dict[str, bytes | None]) -> dict[str, bytes | None]:
+    """Decrypt several fields of one owner with one cipher context (sealing reads four per message)."""
+    aead = AESGCM(data_key)
+    out: dict[str, bytes | None] = {}
+    for field, blob in blobs.items():
+        if blob is None:
+            out[field] = None
+            continue
+        try:
+            out[field] = aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], field_aad(owner_id, field))
+        except (InvalidTag, ValueError) as exc:
+            raise DecryptionError(f"{field} does not authenticate") from exc
+    return out
 
 
 def encrypt_stream(

@@ -54,7 +54,11 @@ class Message(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     content = models.ForeignKey(MessageContent, on_delete=models.PROTECT, related_name="messages")
-    sender_organisation = models.ForeignKey("senders.Organisation", on_delete=models.PROTECT, related_name="messages")
+    # No index of its own: message_by_sender (sender_organisation, -received_at) serves these lookups,
+    # and every index on this table costs each publication and each seal.
+    sender_organisation = models.ForeignKey(
+        "senders.Organisation", on_delete=models.PROTECT, related_name="messages", db_index=False
+    )
     sender_application = models.ForeignKey(
         "senders.SenderApplication", on_delete=models.PROTECT, related_name="messages"
     )
@@ -64,7 +68,10 @@ class Message(models.Model):
     citizen = models.ForeignKey(
         "citizens.Citizen", on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
     )
-    original_message = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Indexed only where set (replies to a message are few): see Meta.indexes.
+    original_message = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     for_the_attention_of = models.JSONField(null=True, blank=True)
     registered_mail = models.BooleanField(default=False)
     reply_authorized = models.BooleanField(default=False)
@@ -97,6 +104,9 @@ class Message(models.Model):
             # Pending work that beat re-dispatches.
             models.Index(fields=["received_at"], condition=Q(status="accepted"), name="message_unsealed"),
             models.Index(fields=["sender_organisation", "-received_at"], name="message_by_sender"),
+            models.Index(
+                fields=["original_message"], condition=Q(original_message__isnull=False), name="message_replies_to"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -144,7 +154,8 @@ class MessageEvent(models.Model):
         REPLIED = "replied", _("replied")
         INTEGRITY_FAILED = "integrity_failed", _("integrity check failed")
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: the (message, kind) index below serves lookups by message.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     at = models.DateTimeField()
     actor = models.CharField(max_length=200, blank=True)
@@ -190,3 +201,16 @@ class IntegrityIncident(models.Model):
 
     class Meta:
         ordering = ["-detected_at"]
+
+
+class IntegritySweep(models.Model):
+    """Where the periodic integrity sweep stands, so it resumes where it stopped (one row per sweep)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    # Last message id checked in the current pass (messages are swept in id order); null: start of a pass.
+    position = models.UUIDField(null=True, blank=True)
+    pass_started_at = models.DateTimeField(null=True, blank=True)
+    last_pass_finished_at = models.DateTimeField(null=True, blank=True)
+    checked = models.PositiveBigIntegerField(default=0, help_text=_("Messages checked in the current pass."))
+    failed = models.PositiveBigIntegerField(default=0, help_text=_("Failures found in the current pass."))
+    updated_at = models.DateTimeField(auto_now=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -65,19 +66,40 @@ def load_seal_keys() -> tuple[str, dict[str, Ed25519PrivateKey]]:
     return current, keys
 
 
+def canonical(document: dict) -> bytes:
+    """The RFC 8785 (JCS) canonical form of a document the platform signs.
+
+    Platform documents hold only objects with ASCII keys, arrays, strings, integers, booleans
+    and null (ids, times, digests, sizes; free-form payment and business data enter only as
+    digests). For those values JSON with sorted keys, no whitespace and no ASCII escaping is
+    byte for byte RFC 8785, at a tenth of the cost of the general `rfc8785` package, which
+    sealing throughput needs. Floats, whose RFC 8785 form differs, must not appear.
+    """
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def current_signing_key() -> tuple[str, Ed25519PrivateKey]:
+    current, keys = load_seal_keys()
+    return current, keys[current]
+
+
 def sign(document: dict) -> tuple[str, bytes]:
     """Sign the canonical form of `document` with the current seal key: (kid, signature)."""
-    current, keys = load_seal_keys()
-    return current, keys[current].sign(rfc8785.dumps(document))
+    current, key = current_signing_key()
+    return current, key.sign(canonical(document))
 
 
 def verify(document: dict, kid: str, signature: bytes) -> bool:
     _, keys = load_seal_keys()
+    if kid not in keys:
+        # Another process may have added a key since this one loaded them (rotate_keys --seal).
+        load_seal_keys.cache_clear()
+        _, keys = load_seal_keys()
     key = keys.get(kid)
     if key is None or not signature:
         return False
     try:
-        key.public_key().verify(bytes(signature), rfc8785.dumps(document))
+        key.public_key().verify(bytes(signature), canonical(document))
     except InvalidSignature:
         return False
     return True
@@ -128,7 +150,12 @@ def seal_document(
         "paymentDataSha256": sha256_hex(rfc8785.dumps(payment_data)) if payment_data else None,
         "businessDataSha256": sha256_hex(rfc8785.dumps(business_data)) if business_data else None,
         "attachments": [
-            {"attachmentId": a["attachmentId"], "sha256": a["sha256"], "mediaType": a["mediaType"], "size": a["size"]}
+            {
+                "attachmentId": a["attachmentId"],
+                "sha256": a["sha256"],
+                "mediaType": a["mediaType"],
+                "size": int(a["size"]),
+            }
             for a in attachments
         ],
     }

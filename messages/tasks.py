@@ -15,3 +15,12 @@ def seal_messages(message_ids: list[str]) -> int:
 @shared_task(name="mailbox.redispatch_pending")
 def redispatch_pending() -> int:
     return services.redispatch_pending()
+
+
+@shared_task(name="mailbox.sweep_integrity")
+def sweep_integrity() -> int:
+    from django.conf import settings
+
+    from messages import integrity
+
+    return integrity.sweep(limit=settings.EBOX_INTEGRITY_SWEEP_LIMIT).checked

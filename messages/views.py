@@ -1,10 +1,12 @@
-"""Public endpoints of the trust layer."""
+"""Plain views of the trust layer: the JWKS, and a citizen's evidence download."""
 
-from django.http import JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from messages import sealing
+from messages import evidence, sealing, services
+from messages.models import Message
 
 
 @require_GET
@@ -12,3 +14,30 @@ from messages import sealing
 def jwks(request):
     """The platform's seal keys (every key still needed to verify a seal), as a JWK Set."""
     return JsonResponse(sealing.jwks())
+
+
+@login_required
+@require_GET
+def citizen_evidence(request, message_id):
+    """The signed evidence of a message, for the citizen it is addressed to (404 for anyone else)."""
+    citizen = getattr(request.user, "citizen", None)
+    message = (
+        Message.objects.select_related("content", "sender_organisation", "sender_application")
+        .filter(id=message_id, citizen=citizen, status=Message.Status.SEALED)
+        .first()
+        if citizen is not None
+        else None
+    )
+    if message is None:
+        raise Http404("no such message")
+    kind = request.GET.get("kind", "deposit")
+    try:
+        document = evidence.build_evidence(message, kind)
+    except evidence.EvidenceUnavailable as exc:
+        raise Http404(str(exc))
+    except services.IntegrityFailure:
+        return JsonResponse({"error": "integrity check failed; the operators have been alerted"}, status=409)
+    request.audit_ids.append(str(message.id))
+    response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="ebox-evidence-{message.id}-{kind}.json"'
+    return response

@@ -1,0 +1,150 @@
+"""Sealing throughput of one worker process against the raw Ed25519 signing rate, in the same run.
+
+    .venv/bin/python bench/seal.py [--messages 20000] [--batch 500]
+
+Runs on private embedded PostgreSQL and Redis (the test settings: a temporary data folder,
+removed at exit). Stores N accepted messages (encrypted subject and body in two languages,
+one attachment row each) in bulk, then times `messages.services.seal_messages` over them
+in batches, in this one process, as a worker with concurrency 1 does. The baseline is
+Ed25519 signing of an equally large canonical seal document with the same key, measured
+interleaved with the batches, so both see the same load. Target: sealing rate / signing rate >= 0.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["DJANGO_SETTINGS_MODULE"] = "ebox.test_settings"
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "false")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from messages import crypto, sealing, services  # noqa: E402
+from messages.models import Attachment, Message, MessageContent  # noqa: E402
+from senders.models import MessageType, Organisation, SenderApplication  # noqa: E402
+
+TARGET = 0.3
+
+
+def setup_senders() -> tuple[SenderApplication, MessageType]:
+    organisation = Organisation.objects.create(enterprise_number="0308357159", short_name={"fr": "Bench"})
+    application = SenderApplication.objects.create(organisation=organisation, application_id="bench", name={})
+    message_type = MessageType.objects.create(organisation=organisation, message_type_id="bench", name={})
+    return application, message_type
+
+
+def store_accepted(n: int, application: SenderApplication, message_type: MessageType) -> list[uuid.UUID]:
+    """N accepted messages, encrypted as publish_message does, inserted in bulk (the bench times sealing)."""
+    now = timezone.now()
+    ids = []
+    for start in range(0, n, 2000):
+        contents, messages, attachments = [], [], []
+        for i in range(start, min(n, start + 2000)):
+            new = services.NewMessage(
+                sender_application=application,
+                message_type=message_type,
+                recipient_type="citizen",
+                recipient_id="85073003328",
+                subject={"fr": f"Avertissement-extrait de rôle n° {i}", "nl": f"Aanslagbiljet nr. {i}"},
+                body={"fr": "Votre avertissement-extrait de rôle est disponible. " * 4, "nl": "Uw aanslag. " * 8},
+            )
+            content, _ = services._build_content(new, [])
+            contents.append(content)
+            attachments.append(
+                Attachment(
+                    content=content,
+                    position=1,
+                    main_content=True,
+                    media_type="application/pdf",
+                    size=48_000 + i,
+                    sha256=f"{i:064x}",
+                    meta_ct=crypto.encrypt_field(crypto.new_data_key(), i, "meta", b"{}"),
+                    blob=f"attachments/bench-{i}.bin",
+                )
+            )
+            message = Message(
+                id=uuid.uuid4(),
+                content=content,
+                sender_organisation=application.organisation,
+                sender_application=application,
+                message_type=message_type,
+                recipient_type="citizen",
+                recipient_id="85073003328",
+                channel="digital",
+                received_at=now,
+                expires_at=message_type.expiration_from(now),
+            )
+            messages.append(message)
+            ids.append(message.id)
+        MessageContent.objects.bulk_create(contents)
+        Attachment.objects.bulk_create(attachments)
+        Message.objects.bulk_create(messages)
+    return ids
+
+
+def signing_payload():
+    """A canonical seal document of the real size, and the current seal key."""
+    message = Message.objects.select_related("content", "sender_organisation", "sender_application").first()
+    document = services.seal_document_for(message, services.decrypt_text(message.content), [])
+    kid, key = sealing.current_signing_key()
+    return sealing.canonical(document), key
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=services.SEAL_BATCH)
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    application, message_type = setup_senders()
+    t0 = time.perf_counter()
+    ids = store_accepted(args.messages, application, message_type)
+    print(f"stored {len(ids)} accepted messages in {time.perf_counter() - t0:.1f}s")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+    # The baseline is measured between the sealing batches, so both see the same machine load
+    # (the machine may be shared): after each batch, as many raw signatures as the batch sealed.
+    payload, key = signing_payload()
+    seal_time = sign_time = seal_cpu = sign_cpu = 0.0
+    sealed = signed = 0
+    for i in range(0, len(ids), args.batch):
+        start, cpu = time.perf_counter(), time.process_time()
+        count = services.seal_messages(ids[i : i + args.batch])
+        seal_time += time.perf_counter() - start
+        seal_cpu += time.process_time() - cpu
+        sealed += count
+        start, cpu = time.perf_counter(), time.process_time()
+        for _ in range(count):
+            key.sign(payload)
+        sign_time += time.perf_counter() - start
+        sign_cpu += time.process_time() - cpu
+        signed += count
+    assert sealed == len(ids), (sealed, len(ids))
+    assert not Message.objects.filter(status="accepted").exists()
+    seal_rate, raw_rate = sealed / seal_time, signed / sign_time
+    ratio = seal_rate / raw_rate
+    print(f"sealing (one process, batches of {args.batch}): {seal_rate:,.0f} messages/s ({seal_time:.1f}s)")
+    print(f"raw Ed25519 signing of a {len(payload)}-byte canonical seal document: {raw_rate:,.0f} signatures/s")
+    print(f"ratio: {ratio:.2f} (target >= {TARGET}) {'OK' if ratio >= TARGET else 'BELOW TARGET'}")
+    # For information: the same ratio in CPU time of this process (leaves out PostgreSQL's own work
+    # and time spent waiting for a core on a shared machine).
+    print(f"CPU-time ratio of the worker process: {(sealed / seal_cpu) / (signed / sign_cpu):.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Signed evidence of deposit and of reading, for the sender (API extension) and the citizen.
+
+An evidence is a JSON document `{"evidence": {...}, "signature": {"alg", "kid", "value"}}`:
+the platform's Ed25519 signature (base64url) over the RFC 8785 canonical form of
+`evidence`, under a seal key published at `/.well-known/jwks.json`. `evidence` holds the
+message's seal (its canonical document, key id and signature: sender, recipient, times,
+SHA-256 digests of the content and of every attachment) and the times of its events:
+`accepted` and `sealed` (deposit), and for registered mail `read`, the first opening of
+the main content. `messages/verify_evidence.py` checks one offline with only `cryptography`.
+
+The message is verified (decrypted, digests and seal checked) before any evidence is
+issued; a failure records an incident and no evidence is given.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from django.conf import settings
+from django.utils import timezone
+
+from messages import sealing, services
+from messages.models import Message
+
+EVIDENCE_VERSION = "ebox-evidence-1"
+KINDS = ("deposit", "reading")
+
+
+class EvidenceUnavailable(Exception):
+    """No such evidence (yet): the message is not sealed, not registered mail, or not opened."""
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(bytes(data)).rstrip(b"=").decode()
+
+
+def build_evidence(message: Message, kind: str = "deposit") -> dict:
+    """Issue the signed evidence of `kind` ("deposit" or "reading") for a message.
+
+    Raises EvidenceUnavailable, or services.IntegrityFailure when the message fails its checks.
+    """
+    if kind not in KINDS:
+        raise EvidenceUnavailable(f"unknown evidence kind {kind!r}: use one of {', '.join(KINDS)}")
+    if message.sealed_at is None or not message.seal:
+        raise EvidenceUnavailable("the message is not sealed yet")
+    if kind == "reading":
+        if not message.registered_mail:
+            raise EvidenceUnavailable("evidence of reading exists only for registered mail")
+        if message.read_at is None:
+            raise EvidenceUnavailable("the recipient has not opened the message yet")
+    text = services.verified_text(message, detected_by="evidence")
+    document = services.seal_document_for(message, text, services._attachments_of(message))
+    events = [
+        {"kind": "accepted", "at": services._timestamp(message.received_at)},
+        {"kind": "sealed", "at": services._timestamp(message.sealed_at)},
+    ]
+    if kind == "reading":
+        events.append({"kind": "read", "at": services._timestamp(message.read_at)})
+    payload = {
+        "version": EVIDENCE_VERSION,
+        "kind": kind,
+        "issuer": settings.PUBLIC_URL,
+        "issuedAt": services._timestamp(timezone.now()),
+        "messageId": str(message.id),
+        "events": events,
+        "seal": {"alg": "EdDSA", "kid": message.seal_key_id, "signature": _b64url(message.seal), "document": document},
+    }
+    kid, signature = sealing.sign(payload)
+    return {"evidence": payload, "signature": {"alg": "EdDSA", "kid": kid, "value": _b64url(signature)}}

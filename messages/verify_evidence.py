@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Verify an eBox evidence offline. Needs only Python 3 and `cryptography`; no eBox code, no network.
+
+    python verify_evidence.py evidence.json --jwks jwks.json [attachment files…]
+
+Checks, in order: the platform's signature over the evidence, the message's seal (both
+Ed25519 over the RFC 8785 canonical JSON, with keys from the JWKS, by `kid`), that the
+evidence and the seal speak of the same message, that the event times are in order (and,
+for evidence of reading, that the message is registered mail and was read), and that each
+file given is one of the sealed attachments (SHA-256 and size). Prints VALID or INVALID
+with the reason; exit code 0 when valid, 1 when not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+
+class Invalid(Exception):
+    """The evidence does not verify; the message says why."""
+
+
+def canonical(value: object) -> bytes:
+    """RFC 8785 (JCS) for the values evidence holds: objects, arrays, strings, integers, booleans, null."""
+
+    def encode(v: object) -> str:
+        if v is None or isinstance(v, bool):
+            return json.dumps(v)
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, float):
+            raise Invalid("evidence contains a floating-point number, which eBox never issues")
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        if isinstance(v, list):
+            return "[" + ",".join(encode(i) for i in v) + "]"
+        if isinstance(v, dict):
+            # Keys sorted by UTF-16 code units, as RFC 8785 says.
+            items = sorted(v.items(), key=lambda kv: kv[0].encode("utf-16-be"))
+            return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + encode(i) for k, i in items) + "}"
+        raise Invalid(f"unexpected JSON value {v!r}")
+
+    return encode(value).encode("utf-8")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def load_jwks(data: dict) -> dict[str, Ed25519PublicKey]:
+    keys = {}
+    for jwk in data.get("keys", []):
+        if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and "kid" in jwk:
+            keys[jwk["kid"]] = Ed25519PublicKey.from_public_bytes(_b64url_decode(jwk["x"]))
+    return keys
+
+
+def _check_signature(keys: dict, kid: str, signature: str, document: object, what: str) -> None:
+    key = keys.get(kid)
+    if key is None:
+        raise Invalid(f"{what}: key {kid!r} is not in the JWKS")
+    try:
+        key.verify(_b64url_decode(signature), canonical(document))
+    except (InvalidSignature, ValueError):
+        raise Invalid(f"{what}: the signature does not match (the document was altered or signed by another key)")
+
+
+def verify(evidence: dict, jwks: dict, files: list[tuple[str, bytes]] = ()) -> list[str]:
+    """Raise Invalid with the reason, or return what was established."""
+    try:
+        payload = evidence["evidence"]
+        signature = evidence["signature"]
+        seal = payload["seal"]
+        document = seal["document"]
+    except (KeyError, TypeError):
+        raise Invalid("not an eBox evidence (missing evidence, signature or seal)")
+    keys = load_jwks(jwks)
+    _check_signature(keys, signature.get("kid"), signature.get("value", ""), payload, "evidence signature")
+    _check_signature(keys, seal.get("kid"), seal.get("signature", ""), document, "message seal")
+    if document.get("messageId") != payload.get("messageId"):
+        raise Invalid("the seal is for another message than the evidence")
+    events = {e["kind"]: e["at"] for e in payload.get("events", [])}
+    if "accepted" not in events or "sealed" not in events:
+        raise Invalid("the evidence lacks the accepted and sealed events")
+    if document.get("receiptDate") != events["accepted"]:
+        raise Invalid("the acceptance time differs from the sealed receipt date")
+    if not events["accepted"] <= events["sealed"]:
+        raise Invalid("sealed before accepted")
+    notes = [
+        f"message {payload['messageId']} from organisation {document['senderOrganizationId']} "
+        f"(application {document['senderApplicationId']}) to {document['recipient']['eboxType']} "
+        f"{document['recipient']['eboxIdValue']}",
+        f"deposited {events['accepted']}, sealed {events['sealed']} (seal key {seal['kid']})",
+    ]
+    if payload.get("kind") == "reading":
+        if not document.get("registeredMail"):
+            raise Invalid("evidence of reading for a message that is not registered mail")
+        if "read" not in events:
+            raise Invalid("evidence of reading without a read event")
+        if not events["sealed"] <= events["read"]:
+            raise Invalid("read before it was sealed")
+        notes.append(f"first opened by the recipient {events['read']}")
+    sealed = {(a["sha256"], a["size"]): a for a in document.get("attachments", [])}
+    for name, data in files:
+        digest = hashlib.sha256(data).hexdigest()
+        attachment = sealed.get((digest, len(data)))
+        if attachment is None:
+            raise Invalid(f"file {name} is not an attachment of this message (SHA-256 {digest})")
+        notes.append(f"file {name} is sealed attachment {attachment['attachmentId']}")
+    return notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Verify an eBox evidence offline.")
+    parser.add_argument("evidence", type=Path)
+    parser.add_argument("--jwks", type=Path, required=True, help="the platform's JWKS (/.well-known/jwks.json)")
+    parser.add_argument("files", type=Path, nargs="*", help="attachment files to check against the seal")
+    args = parser.parse_intermixed_args(argv)
+    try:
+        evidence = json.loads(args.evidence.read_text(encoding="utf-8"))
+        jwks = json.loads(args.jwks.read_text(encoding="utf-8"))
+        files = [(str(p), p.read_bytes()) for p in args.files]
+        notes = verify(evidence, jwks, files)
+    except Invalid as exc:
+        print(f"INVALID: {exc}")
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"INVALID: cannot read the input: {exc}")
+        return 1
+    except (KeyError, TypeError, AttributeError) as exc:
+        print(f"INVALID: malformed evidence ({exc!r})")
+        return 1
+    print("VALID")
+    for note in notes:
+        print(f"  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
