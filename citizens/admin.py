@@ -74,8 +74,16 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["name_fr", "name_nl", "name_de", "name_en", "website", "redirect_uris", "confidential",
-                    "allowed_scopes"]
+            return [
+                "name_fr",
+                "name_nl",
+                "name_de",
+                "name_en",
+                "website",
+                "redirect_uris",
+                "confidential",
+                "allowed_scopes",
+            ]
         return ["name", "description", "website", "allowed_scopes", "oauth_application", "created_at", "revoked_at"]
 
     def get_readonly_fields(self, request, obj=None):

@@ -73,6 +73,10 @@ def grants(request):
     citizen = _citizen(request)
     if citizen is None:
         raise Http404
-    return render(request, "citizens/partner_grants.html", {
-        "grants": citizen.partner_grants.select_related("partner__oauth_application").filter(revoked_at=None),
-    })
+    return render(
+        request,
+        "citizens/partner_grants.html",
+        {
+            "grants": citizen.partner_grants.select_related("partner__oauth_application").filter(revoked_at=None),
+        },
+    )

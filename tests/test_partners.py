@@ -53,7 +53,10 @@ def browser_session(live_server, citizen) -> requests.Session:
 def consent(live_server, session: requests.Session, partner, scope: str = "ebox.read ebox.manage", allow=True):
     """Drive the consent page like the citizen's browser; return (oauth client, code, verifier)."""
     oauth = OAuth2Session(
-        partner.oauth_application.client_id, partner.secret, scope=scope, redirect_uri=REDIRECT,
+        partner.oauth_application.client_id,
+        partner.secret,
+        scope=scope,
+        redirect_uri=REDIRECT,
         code_challenge_method="S256",
     )
     verifier = secrets.token_urlsafe(48)
@@ -83,20 +86,39 @@ def mailbox(transactional_db, publish, pdf_bytes):
     citizen = CitizenFactory(activated=True)
     other = CitizenFactory(activated=True)
     messages = [
-        publish(citizen.national_number, subject={"fr": "Avertissement fiscal", "nl": "Aanslagbiljet"},
-                body={"fr": "Votre impôt", "nl": "Uw belasting"},
-                payment_data={"amount": 12.5, "currency": "EUR", "iban": "BE39679200300019", "dueDate": "2030-01-31",
-                              "reference": {"structured": "+++090/9337/55493+++"}}),
-        publish(citizen.national_number, subject={"fr": "Composition de ménage"}, body={"fr": "Le certificat"},
-                body_main_content=True, attachments=[], registered_mail=True),
+        publish(
+            citizen.national_number,
+            subject={"fr": "Avertissement fiscal", "nl": "Aanslagbiljet"},
+            body={"fr": "Votre impôt", "nl": "Uw belasting"},
+            payment_data={
+                "amount": 12.5,
+                "currency": "EUR",
+                "iban": "BE39679200300019",
+                "dueDate": "2030-01-31",
+                "reference": {"structured": "+++090/9337/55493+++"},
+            },
+        ),
+        publish(
+            citizen.national_number,
+            subject={"fr": "Composition de ménage"},
+            body={"fr": "Le certificat"},
+            body_main_content=True,
+            attachments=[],
+            registered_mail=True,
+        ),
     ]
     foreign = publish(other.national_number, subject={"fr": "Pas pour vous"})
     return citizen, messages, foreign
 
 
 def api(token: dict, live_server, path: str, method: str = "GET", **kwargs) -> requests.Response:
-    return requests.request(method, live_server.url + "/api/v2" + path,
-                            headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10, **kwargs)
+    return requests.request(
+        method,
+        live_server.url + "/api/v2" + path,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=10,
+        **kwargs,
+    )
 
 
 def test_consent_then_every_consultation_operation(live_server, partner, mailbox, pdf_bytes):
@@ -152,9 +174,13 @@ def test_consent_then_every_consultation_operation(live_server, partner, mailbox
     assert_matches(payment.json(), "PaymentData")
     assert api(token, live_server, f"/ebox/messages/{certificate.id}/paymentData").status_code == 404
 
-    patched = api(token, live_server, "/ebox/messages", "PATCH",
-                  json={"items": [{"messageId": str(certificate.id), "visible": False, "readStatus": True}]},
-                  )
+    patched = api(
+        token,
+        live_server,
+        "/ebox/messages",
+        "PATCH",
+        json={"items": [{"messageId": str(certificate.id), "visible": False, "readStatus": True}]},
+    )
     assert patched.status_code == 200
     certificate.refresh_from_db()
     assert certificate.hidden_at is not None and certificate.read_at is not None
@@ -162,13 +188,24 @@ def test_consent_then_every_consultation_operation(live_server, partner, mailbox
     assert [m["messageId"] for m in hidden["items"]] == [str(certificate.id)]
 
     # Never another citizen's message.
-    for path in (f"/ebox/messages/{foreign.id}", f"/ebox/messages/{foreign.id}/body",
-                 f"/ebox/messages/{foreign.id}/attachments"):
+    for path in (
+        f"/ebox/messages/{foreign.id}",
+        f"/ebox/messages/{foreign.id}/body",
+        f"/ebox/messages/{foreign.id}/attachments",
+    ):
         response = api(token, live_server, path)
         assert response.status_code == 404
         assert_matches(response.json(), "StatusMessage")
-    assert api(token, live_server, "/ebox/messages", "PATCH",
-               json={"items": [{"messageId": str(foreign.id), "visible": False}]}).status_code == 404
+    assert (
+        api(
+            token,
+            live_server,
+            "/ebox/messages",
+            "PATCH",
+            json={"items": [{"messageId": str(foreign.id), "visible": False}]},
+        ).status_code
+        == 404
+    )
 
     # Every access is in the citizen's access log, under the partner's name.
     log = AccessLogEntry.objects.filter(citizen=citizen)
@@ -182,8 +219,9 @@ def test_scopes_are_enforced(live_server, partner, mailbox):
     citizen, (letter, _), _ = mailbox
     token = token_for(live_server, browser_session(live_server, citizen), partner, scope="ebox.read")
     assert api(token, live_server, "/ebox/messages").status_code == 200
-    refused = api(token, live_server, "/ebox/messages", "PATCH",
-                  json={"items": [{"messageId": str(letter.id), "visible": False}]})
+    refused = api(
+        token, live_server, "/ebox/messages", "PATCH", json={"items": [{"messageId": str(letter.id), "visible": False}]}
+    )
     assert refused.status_code == 403
     assert "ebox.manage" in refused.json()["message"]
 
@@ -191,9 +229,15 @@ def test_scopes_are_enforced(live_server, partner, mailbox):
 def test_a_partner_cannot_obtain_scopes_it_was_not_allowed(live_server, mailbox):
     citizen, _, _ = mailbox
     reader, secret = citizen_services.create_partner_application(
-        name={"fr": "Lecteur"}, redirect_uris=[REDIRECT], scopes=["ebox.read"])
-    oauth = OAuth2Session(reader.oauth_application.client_id, secret, scope="ebox.read ebox.manage",
-                          redirect_uri=REDIRECT, code_challenge_method="S256")
+        name={"fr": "Lecteur"}, redirect_uris=[REDIRECT], scopes=["ebox.read"]
+    )
+    oauth = OAuth2Session(
+        reader.oauth_application.client_id,
+        secret,
+        scope="ebox.read ebox.manage",
+        redirect_uri=REDIRECT,
+        code_challenge_method="S256",
+    )
     url, _ = oauth.create_authorization_url(live_server.url + "/o/authorize/", code_verifier=secrets.token_urlsafe(48))
     page = browser_session(live_server, citizen).get(url, allow_redirects=False)
     # DOT redirects back to the client with error=invalid_scope rather than showing consent.
@@ -217,8 +261,12 @@ def test_a_revoked_grant_gets_401_at_once(live_server, partner, mailbox):
     page = session.get(live_server.url + "/settings/apps/")
     assert page.status_code == 200 and "Coffre-fort Démo" in page.text
     csrf = session.cookies.get(settings.CSRF_COOKIE_NAME)
-    revoked = session.post(live_server.url + f"/settings/apps/{grant.pk}/revoke", data={"csrfmiddlewaretoken": csrf},
-                           headers={"Referer": live_server.url + "/settings/apps/"}, allow_redirects=False)
+    revoked = session.post(
+        live_server.url + f"/settings/apps/{grant.pk}/revoke",
+        data={"csrfmiddlewaretoken": csrf},
+        headers={"Referer": live_server.url + "/settings/apps/"},
+        allow_redirects=False,
+    )
     assert revoked.status_code == 302
     response = api(token, live_server, "/ebox")
     assert response.status_code == 401
@@ -237,17 +285,20 @@ def test_a_sender_application_token_cannot_read_an_ebox(live_server, mailbox, se
 
     Application = get_application_model()
     secret = "s3cret-for-the-test"
-    app = Application.objects.create(name="sender", client_type="confidential",
-                                     authorization_grant_type="client-credentials", client_secret=secret)
+    app = Application.objects.create(
+        name="sender", client_type="confidential", authorization_grant_type="client-credentials", client_secret=secret
+    )
     sender_application.oauth_application = app
     sender_application.save()
     from authlib.integrations.base_client.errors import OAuthError
 
     with pytest.raises(OAuthError, match="invalid_scope"):
         OAuth2Session(app.client_id, secret, scope="publication ebox.read").fetch_token(
-            live_server.url + "/o/token/", grant_type="client_credentials")
+            live_server.url + "/o/token/", grant_type="client_credentials"
+        )
     token = OAuth2Session(app.client_id, secret, scope="publication").fetch_token(
-        live_server.url + "/o/token/", grant_type="client_credentials")
+        live_server.url + "/o/token/", grant_type="client_credentials"
+    )
     assert api(token, live_server, "/ebox").status_code == 403
 
 
@@ -271,5 +322,3 @@ def test_unauthenticated_calls_get_a_status_message(live_server, transactional_d
     assert_matches(response.json(), "StatusMessage")
     bogus = requests.get(live_server.url + "/api/v2/ebox", headers={"Authorization": "Bearer nope"}, timeout=5)
     assert bogus.status_code == 401
-
-
