@@ -322,3 +322,16 @@ def test_unauthenticated_calls_get_a_status_message(live_server, transactional_d
     assert_matches(response.json(), "StatusMessage")
     bogus = requests.get(live_server.url + "/api/v2/ebox", headers={"Authorization": "Bearer nope"}, timeout=5)
     assert bogus.status_code == 401
+
+
+def test_partner_accesses_are_in_the_audit_trail(live_server, partner, mailbox):
+    from ebox.models import AuditEntry
+
+    citizen, (letter, _), _ = mailbox
+    token = token_for(live_server, browser_session(live_server, citizen), partner)
+    assert api(token, live_server, f"/ebox/messages/{letter.id}").status_code == 200
+    entry = AuditEntry.objects.filter(url__endswith=f"/ebox/messages/{letter.id}").get()
+    assert entry.status_code == 200 and entry.method == "GET"
+    assert str(letter.id) in entry.ids
+    assert partner.oauth_application.client_id in entry.actor
+    assert token["access_token"] not in entry.token_sha256

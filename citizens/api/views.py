@@ -90,9 +90,11 @@ class PartnerView(APIView):
 
     def message(self, message_id: str) -> Message:
         try:
-            return available_messages(self.request.citizen).get(pk=uuid.UUID(str(message_id)))
+            message = available_messages(self.request.citizen).get(pk=uuid.UUID(str(message_id)))
         except (ValueError, Message.DoesNotExist):
             raise exceptions.NotFound(f"message {message_id} not found") from None
+        self.request.audit_ids.append(str(message.id))  # the audit trail names what was touched
+        return message
 
     def log(self, action: str, message: Message | None = None) -> None:
         citizen_services.log_access(self.request.citizen, action, message=message, partner=self.request.partner)
