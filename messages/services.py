@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from citizens.selectors import channel_for
-from citizens.services import citizen_for_number
+from citizens.services import citizen_for_number, citizens_for_numbers
 from messages import crypto, sealing
 from messages.models import Attachment, IntegrityIncident, Message, MessageContent, MessageEvent
 from senders.models import MessageType, SenderApplication
@@ -127,9 +127,13 @@ def _build_content(new: NewMessage, written_blobs: list[str]) -> tuple[MessageCo
     return content, attachments
 
 
-def _new_message_row(new: NewMessage, content: MessageContent, recipient_id: str, now: dt.datetime) -> Message:
+def _new_message_row(
+    new: NewMessage, content: MessageContent, recipient_id: str, now: dt.datetime, citizens: dict | None = None
+) -> Message:
     organisation = new.sender_application.organisation
-    citizen = citizen_for_number(recipient_id) if new.recipient_type == Message.RecipientType.CITIZEN else None
+    citizen = None
+    if new.recipient_type == Message.RecipientType.CITIZEN:
+        citizen = citizens[recipient_id] if citizens is not None else citizen_for_number(recipient_id)
     return Message(
         id=uuid.uuid4(),
         content=content,
@@ -202,6 +206,103 @@ def publish_message(new: NewMessage) -> Message:
         _delete_blobs(written)
         raise
     return message
+
+
+BULK_INSERT_BATCH = 2000
+
+
+def publish_messages(news: list[NewMessage]) -> list[Message | DuplicatePublication]:
+    """Store many messages (a campaign) in one transaction with bulk inserts; one result per item.
+
+    The result is the stored Message, or a DuplicatePublication for an Idempotency-Key used
+    before (or earlier in the same batch). Like publish_message, nothing is half-stored: on a
+    failure the transaction rolls back and the blobs written are removed. A concurrent
+    duplicate (the unique constraint fires) makes the batch retry without the duplicates.
+    """
+    results: list[Message | DuplicatePublication | None] = [None] * len(news)
+    written: list[str] = []
+    try:
+        built = [_build_content(new, written) for new in news]
+        numbers = [n.recipient_id for n in news if n.recipient_type == Message.RecipientType.CITIZEN]
+        citizens = citizens_for_numbers(numbers) if numbers else {}
+        for _attempt in range(3):
+            pending, same_batch = _mark_duplicates(news, results)
+            now = timezone.now()
+            try:
+                with transaction.atomic():
+                    messages = {
+                        i: _new_message_row(news[i], built[i][0], news[i].recipient_id, now, citizens) for i in pending
+                    }
+                    MessageContent.objects.bulk_create([built[i][0] for i in pending], batch_size=BULK_INSERT_BATCH)
+                    Attachment.objects.bulk_create(
+                        [a for i in pending for a in built[i][1]], batch_size=BULK_INSERT_BATCH
+                    )
+                    Message.objects.bulk_create(list(messages.values()), batch_size=BULK_INSERT_BATCH)
+                    MessageEvent.objects.bulk_create(
+                        [
+                            MessageEvent(
+                                message=m,
+                                kind=MessageEvent.Kind.ACCEPTED,
+                                at=now,
+                                actor=m.sender_application.application_id,
+                            )
+                            for m in messages.values()
+                        ],
+                        batch_size=BULK_INSERT_BATCH,
+                    )
+                    ids = [m.id for m in messages.values()]
+                    transaction.on_commit(lambda ids=ids: dispatch_sealing(ids))
+            except IntegrityError as exc:
+                if "message_idempotency_key_per_application" not in str(exc):
+                    raise
+                continue  # a concurrent request took a key: mark it and insert the others
+            for i, message in messages.items():
+                results[i] = message
+            for i, first in same_batch.items():
+                results[i] = DuplicatePublication(messages[first].id)
+            break
+        else:  # pragma: no cover - three races in a row
+            raise IntegrityError("could not store the batch: Idempotency-Key conflicts kept happening")
+    except BaseException:
+        _delete_blobs(written)
+        raise
+    unused = [a.blob for i, r in enumerate(results) if isinstance(r, DuplicatePublication) for a in built[i][1]]
+    _delete_blobs(unused)
+    return results
+
+
+def _mark_duplicates(news: list[NewMessage], results: list) -> tuple[list[int], dict[int, int]]:
+    """Mark items whose key exists in PostgreSQL; return the items to insert and the in-batch repeats.
+
+    A key repeated within the batch maps the later item to the index of the first one.
+    """
+    keyed = [
+        (i, n) for i, n in enumerate(news) if n.idempotency_key and not isinstance(results[i], DuplicatePublication)
+    ]
+    existing: dict[tuple[int, str], uuid.UUID] = {}
+    if keyed:
+        for app_id, key, message_id in Message.objects.filter(
+            sender_application_id__in={n.sender_application.pk for _, n in keyed},
+            idempotency_key__in={n.idempotency_key for _, n in keyed},
+        ).values_list("sender_application_id", "idempotency_key", "id"):
+            existing[(app_id, key)] = message_id
+    seen: dict[tuple[int, str], int] = {}
+    same_batch: dict[int, int] = {}
+    pending = []
+    for i, new in enumerate(news):
+        if isinstance(results[i], DuplicatePublication):
+            continue
+        if new.idempotency_key:
+            key = (new.sender_application.pk, new.idempotency_key)
+            if key in existing:
+                results[i] = DuplicatePublication(existing[key])
+                continue
+            if key in seen:
+                same_batch[i] = seen[key]
+                continue
+            seen[key] = i
+        pending.append(i)
+    return pending, same_batch
 
 
 def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[Message]:
