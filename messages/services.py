@@ -208,7 +208,71 @@ def publish_message(new: NewMessage) -> Message:
     return message
 
 
-BULK_INSERT_BATCH = 2000
+def _copy_value(field):
+    """How to read a field's COPY value from an instance: raw attribute, JSON text, or `pre_save` (auto_now)."""
+    from django.db.models import JSONField
+
+    if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+        return lambda obj: field.pre_save(obj, True)
+    if isinstance(field, JSONField):
+        return lambda obj: None if (v := getattr(obj, field.attname)) is None else json.dumps(v)
+    return lambda obj: getattr(obj, field.attname)
+
+
+def _copy_insert(model, objects: list) -> None:
+    """Insert model instances with PostgreSQL COPY, in the current transaction.
+
+    Profiling the batch extension showed Django's bulk_create spending most of its time
+    building and splitting huge INSERT statements; COPY streams the rows instead. Field
+    values are the instances' attributes (psycopg adapts UUIDs, dates, bytes, arrays),
+    JSON as text, auto_now dates from `pre_save`. Auto-increment ids are left to the sequence.
+    """
+    if not objects:
+        return
+
+    fields = [
+        f for f in model._meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))
+    ]
+    readers = [_copy_value(f) for f in fields]
+    _copy_rows(model._meta.db_table, [f.column for f in fields], ([read(o) for read in readers] for o in objects))
+
+
+def _copy_rows(table: str, columns: list[str], rows: Iterable) -> None:
+    from django.db import connection
+    from psycopg import errors as pg_errors
+    from psycopg import sql as pg_sql
+
+    statement = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+        pg_sql.Identifier(table), pg_sql.SQL(", ").join(pg_sql.Identifier(c) for c in columns)
+    )
+    connection.ensure_connection()
+    try:
+        with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except pg_errors.IntegrityError as exc:
+        raise IntegrityError(str(exc)) from exc
+
+
+def _citizens_by_number(numbers: list[str]) -> dict:
+    """The citizens for these numbers, created on first sight by citizens.services (campaign-sized).
+
+    `= ANY(array)` keeps the query one parameter long: a 5,000-item IN list cost more
+    to build and parse than to run.
+    """
+    from citizens.models import Citizen
+
+    if not numbers:
+        return {}
+    numbers = list(dict.fromkeys(numbers))
+    found = {c.national_number: c for c in Citizen.objects.raw(_ANY_CITIZENS, [numbers])}
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        found.update(citizens_for_numbers(missing))
+    return found
+
+
+_ANY_CITIZENS = "SELECT * FROM citizens_citizen WHERE national_number = ANY(%s)"
 
 
 def publish_messages(news: list[NewMessage]) -> list[Message | DuplicatePublication]:
@@ -224,7 +288,7 @@ def publish_messages(news: list[NewMessage]) -> list[Message | DuplicatePublicat
     try:
         built = [_build_content(new, written) for new in news]
         numbers = [n.recipient_id for n in news if n.recipient_type == Message.RecipientType.CITIZEN]
-        citizens = citizens_for_numbers(numbers) if numbers else {}
+        citizens = _citizens_by_number(numbers)
         for _attempt in range(3):
             pending, same_batch = _mark_duplicates(news, results)
             now = timezone.now()
@@ -233,22 +297,16 @@ def publish_messages(news: list[NewMessage]) -> list[Message | DuplicatePublicat
                     messages = {
                         i: _new_message_row(news[i], built[i][0], news[i].recipient_id, now, citizens) for i in pending
                     }
-                    MessageContent.objects.bulk_create([built[i][0] for i in pending], batch_size=BULK_INSERT_BATCH)
-                    Attachment.objects.bulk_create(
-                        [a for i in pending for a in built[i][1]], batch_size=BULK_INSERT_BATCH
-                    )
-                    Message.objects.bulk_create(list(messages.values()), batch_size=BULK_INSERT_BATCH)
-                    MessageEvent.objects.bulk_create(
+                    _copy_insert(MessageContent, [built[i][0] for i in pending])
+                    _copy_insert(Attachment, [a for i in pending for a in built[i][1]])
+                    _copy_insert(Message, list(messages.values()))
+                    _copy_rows(
+                        MessageEvent._meta.db_table,
+                        ["message_id", "kind", "at", "actor", "detail"],
                         [
-                            MessageEvent(
-                                message=m,
-                                kind=MessageEvent.Kind.ACCEPTED,
-                                at=now,
-                                actor=m.sender_application.application_id,
-                            )
+                            (m.id, MessageEvent.Kind.ACCEPTED, now, m.sender_application.application_id, "{}")
                             for m in messages.values()
                         ],
-                        batch_size=BULK_INSERT_BATCH,
                     )
                     ids = [m.id for m in messages.values()]
                     transaction.on_commit(lambda ids=ids: dispatch_sealing(ids))
@@ -281,11 +339,16 @@ def _mark_duplicates(news: list[NewMessage], results: list) -> tuple[list[int], 
     ]
     existing: dict[tuple[int, str], uuid.UUID] = {}
     if keyed:
-        for app_id, key, message_id in Message.objects.filter(
-            sender_application_id__in={n.sender_application.pk for _, n in keyed},
-            idempotency_key__in={n.idempotency_key for _, n in keyed},
-        ).values_list("sender_application_id", "idempotency_key", "id"):
-            existing[(app_id, key)] = message_id
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT sender_application_id, idempotency_key, id FROM mailbox_message "
+                "WHERE sender_application_id = ANY(%s) AND idempotency_key = ANY(%s)",
+                [list({n.sender_application.pk for _, n in keyed}), list({n.idempotency_key for _, n in keyed})],
+            )
+            for app_id, key, message_id in cursor.fetchall():
+                existing[(app_id, key)] = message_id
     seen: dict[tuple[int, str], int] = {}
     same_batch: dict[int, int] = {}
     pending = []

@@ -216,12 +216,25 @@ class Context:
     """Who publishes: the token's sender application, with the organisation's message types preloaded."""
 
     sender_application: SenderApplication
-    message_types: dict[str, MessageType]
+    message_types: dict[str, MessageType | None]
 
     @classmethod
-    def for_application(cls, sender_application: SenderApplication) -> Context:
-        types = MessageType.objects.filter(organisation_id=sender_application.organisation_id)
-        return cls(sender_application, {t.message_type_id: t for t in types})
+    def for_application(cls, sender_application: SenderApplication, preload: bool = False) -> Context:
+        """`preload` loads all the organisation's types (a batch); otherwise each is fetched when named."""
+        types = {}
+        if preload:
+            types = {
+                t.message_type_id: t
+                for t in MessageType.objects.filter(organisation_id=sender_application.organisation_id)
+            }
+        return cls(sender_application, types)
+
+    def message_type(self, type_id: str) -> MessageType | None:
+        if type_id not in self.message_types:
+            self.message_types[type_id] = MessageType.objects.filter(
+                organisation_id=self.sender_application.organisation_id, message_type_id=type_id
+            ).first()
+        return self.message_types[type_id]
 
 
 def parse_message_to_publish(raw: str | bytes | None) -> dict:
@@ -264,12 +277,12 @@ def build_new_message(
     type_id = data.get("messageTypeId")
     if not type_id:
         errors.append(detail("messageTypeId", "missing", "missing"))
-    elif not isinstance(type_id, str) or type_id not in context.message_types:
+    elif not isinstance(type_id, str) or context.message_type(type_id) is None:
         errors.append(
             detail("messageTypeId", f"{type_id} is not a message type of organisation {organisation.enterprise_number}")
         )
     else:
-        message_type = context.message_types[type_id]
+        message_type = context.message_type(type_id)
 
     org_id = data.get("senderOrganizationId")
     if org_id is not None and str(org_id) != organisation.enterprise_number:

@@ -542,6 +542,14 @@ def test_batch_publication_gives_a_result_per_item(integrator, activated_citizen
             {k: result[k] for k in ("messageId", "expirationDate", "code", "message")}, "PublicationStatusMessage"
         )
     assert Message.objects.count() == MessageContent.objects.count() == Attachment.objects.count() == 2
+    # Rows written with COPY read back like any other: seal, then decrypt and check the seal.
+    from messages import services as message_services
+
+    stored = Message.objects.get(id=body["items"][0]["messageId"])
+    assert message_services.seal_messages([stored.id]) == 1
+    stored.refresh_from_db()
+    assert message_services.verified_text(stored).subject == good["subject"]
+    assert [e.kind for e in stored.events.all()] == ["accepted", "sealed"]
     # The same batch again: the keyed item is a duplicate, the others are new.
     again = integrator.session.post(f"{integrator.url}/api/v2/extensions/publishMessages", json={"messages": items[:1]})
     assert again.json()["items"][0]["status"] == 409

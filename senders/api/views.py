@@ -156,7 +156,7 @@ class BatchPublishView(SenderAPIView):
             raise ApiError(
                 413, f"at most {settings.EBOX_BATCH_MAX_ITEMS} messages per request", [detail("messages", "too many")]
             )
-        context = publication.Context.for_application(self.principal.sender_application)
+        context = publication.Context.for_application(self.principal.sender_application, preload=True)
         results: list[dict | None] = [None] * len(items)
         valid: list[tuple[int, message_services.NewMessage]] = []
         for i, item in enumerate(items):

@@ -1,0 +1,138 @@
+"""Benchmark: publishMessage against the same server's trivial endpoint, ratios measured in one run.
+
+    .venv/bin/python bench/publish.py [--seconds 10] [--connections 8]
+
+gunicorn (2 sync workers) on private embedded PostgreSQL + Redis; the load generator is
+`wrk` (Debian package, C, event loop: a few % of one core) with a Lua script posting the
+multipart body. Measured, one after the other:
+  - baseline: GET /healthz (Django + one `SELECT 1`), the server's trivial endpoint
+  - (a) publishMessage with a body only          target ratio ≥ 0.3
+  - (b) publishMessage with a 100 kB PDF         target ratio ≥ 0.15
+Every publication is a new message (no Idempotency-Key); no Celery worker runs, so the
+sealing tasks wait in Redis (the worker's cost is not the API's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+BOUNDARY = "ebox-bench-boundary"
+
+
+def multipart_body(message: dict, files: dict[str, tuple[str, bytes, str]]) -> bytes:
+    out = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="messageToPublish"\r\n'
+        f"Content-Type: application/json\r\n\r\n".encode()
+        + json.dumps(message).encode()
+        + b"\r\n"
+    ]
+    for name, (file_name, data, content_type) in files.items():
+        out.append(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; filename="{file_name}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
+    out.append(f"--{BOUNDARY}--\r\n".encode())
+    return b"".join(out)
+
+
+LUA = """
+local f = io.open("{body}", "rb")
+wrk.method = "{method}"
+wrk.body = f and f:read("*all") or nil
+wrk.headers["Authorization"] = "Bearer {token}"
+{content_type}
+"""
+
+
+def run_wrk(url: str, path: str, token: str, seconds: int, connections: int, body: bytes | None = None) -> float:
+    folder = Path(tempfile.mkdtemp(prefix="wrk-"))
+    body_file = folder / "body"
+    if body is not None:
+        body_file.write_bytes(body)
+    script = folder / "script.lua"
+    script.write_text(
+        LUA.format(
+            body=body_file,
+            method="POST" if body is not None else "GET",
+            token=token,
+            content_type=f'wrk.headers["Content-Type"] = "multipart/form-data; boundary={BOUNDARY}"' if body else "",
+        )
+    )
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), f"{url}{path}"]
+    subprocess.run([*cmd[:3], "-d2s", *cmd[4:]], capture_output=True, check=True)  # warm-up
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    shutil.rmtree(folder, ignore_errors=True)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"{path}: {errors.group(1)} error responses\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk missing: apt-get install -y wrk")
+    os.environ["OAUTH_ACCESS_TOKEN_SECONDS"] = "3600"
+    data_dir = common.setup_django()
+    proc = None
+    try:
+        from ebox.pdf import simple_pdf
+        from messages.models import Message
+
+        issued = common.make_sender()
+        proc, url = common.start_gunicorn(workers=2)
+        token = common.fetch_token(url, issued.client_id, issued.client_secret)
+        message = {
+            "recipient": {"eboxType": "citizen", "eboxIdValue": "85073003328"},
+            "messageTypeId": "tax",
+            "subject": {"fr": "Votre avertissement-extrait de rôle", "nl": "Uw aanslagbiljet"},
+            "bodyContent": {"fr": "Madame, Monsieur, " * 20},
+            "bodyMainContent": True,
+            "replyAuthorized": False,
+        }
+        body_only = multipart_body(message, {})
+        pdf = simple_pdf("Avertissement-extrait de rôle", ["Montant: 1.234,56 EUR"], padding_bytes=100 * 1024 - 700)
+        with_pdf = multipart_body(
+            {
+                **message,
+                "bodyMainContent": False,
+                "bodyContent": None,
+                "attachments": [{"httpPartName": "upfile1", "mainContent": True}],
+            },
+            {"upfile1": ("letter.pdf", pdf, "application/pdf")},
+        )
+        s, c = args.seconds, args.connections
+        trivial = run_wrk(url, "/healthz", token, s, c)
+        a = run_wrk(url, "/api/v2/publishMessage", token, s, c, body_only)
+        b = run_wrk(url, "/api/v2/publishMessage", token, s, c, with_pdf)
+        stored = Message.objects.count()
+        print(f"load generator: wrk -t1 -c{c} -d{s}s; gunicorn 2 sync workers; {stored} messages stored")
+        print(f"trivial endpoint GET /healthz:     {trivial:8.1f} req/s")
+        print(f"(a) publishMessage, body only:     {a:8.1f} req/s   ratio {a / trivial:.3f} (target >= 0.3)")
+        print(f"(b) publishMessage, 100 kB PDF:    {b:8.1f} req/s   ratio {b / trivial:.3f} (target >= 0.15)")
+        print(f"    PDF size {len(pdf)} bytes")
+    finally:
+        if proc is not None:
+            common.stop(proc)
+        common.teardown(data_dir)
+
+
+if __name__ == "__main__":
+    main()
