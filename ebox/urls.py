@@ -3,7 +3,6 @@
 from django.contrib import admin
 from django.urls import include, path
 from oauth2_provider import urls as oauth2_urls
-from oauth2_provider import views as oauth2_views
 
 from ebox import views
 from messages import views as message_views
@@ -15,20 +14,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path(".well-known/jwks.json", message_views.jwks, name="jwks"),
-    # OAuth 2 authorisation server: token, revocation, introspection (client credentials for senders).
-    path(
-        "o/",
-        include(
-            (
-                [
-                    path("token/", oauth2_views.TokenView.as_view(), name="token"),
-                    path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
-                    path("introspect/", oauth2_views.IntrospectTokenView.as_view(), name="introspect"),
-                ],
-                "oauth2_provider",
-            ),
-        ),
-    ),
+    # OAuth 2 authorisation server (django-oauth-toolkit): token, revoke_token, introspect…
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    # RFC 8414 wants the metadata at the origin's root, not under /o/.
     path("", include((oauth2_urls.metadata_urlpatterns, "oauth2_metadata"))),
     path("api/v2/", include("senders.api.urls")),
     path("api/v2/", include("citizens.api.urls")),

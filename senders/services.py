@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_id, generate_client_secret
@@ -52,21 +53,43 @@ def create_organisation(
     return organisation
 
 
-@transaction.atomic
-def create_sender_application(
-    organisation: Organisation, application_id: str, name: dict[str, str] | None = None
-) -> IssuedCredentials:
-    """A sender application with a new confidential OAuth client (client credentials grant)."""
-    client_id = generate_client_id()
+def _new_client(organisation: Organisation, application_id: str) -> tuple[Application, str]:
     client_secret = generate_client_secret()
     oauth = Application.objects.create(
-        client_id=client_id,
+        client_id=generate_client_id(),
         client_secret=client_secret,  # hashed by DOT on save
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
         name=f"{organisation.enterprise_number}/{application_id}"[:255],
         skip_authorization=True,
     )
+    return oauth, client_secret
+
+
+@transaction.atomic
+def issue_credentials(sender_application: SenderApplication) -> IssuedCredentials:
+    """Client credentials for an existing sender application (e.g. from the demo data).
+
+    One without an OAuth client gets a new one; one with a client gets a new secret
+    (the old secret stops working). A revoked application stays revoked.
+    """
+    if sender_application.revoked_at is not None:
+        raise ValidationError(f"sender application {sender_application.application_id} is revoked")
+    if sender_application.oauth_application is not None:
+        return rotate_client_secret(sender_application)
+    oauth, client_secret = _new_client(sender_application.organisation, sender_application.application_id)
+    sender_application.oauth_application = oauth
+    sender_application.save(update_fields=["oauth_application"])
+    return IssuedCredentials(sender_application, oauth.client_id, client_secret)
+
+
+@transaction.atomic
+def create_sender_application(
+    organisation: Organisation, application_id: str, name: dict[str, str] | None = None
+) -> IssuedCredentials:
+    """A sender application with a new confidential OAuth client (client credentials grant)."""
+    oauth, client_secret = _new_client(organisation, application_id)
+    client_id = oauth.client_id
     sender_application = SenderApplication(
         organisation=organisation,
         application_id=application_id,

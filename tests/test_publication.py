@@ -581,3 +581,12 @@ def test_create_sender_application_prints_the_credentials_once(transactional_db,
 
     assert Application.objects.get(client_id=client_id).client_secret != client_secret
     assert token_session(live_server.url, client_id, client_secret).token["access_token"]
+    # Again for the same application: a new secret; the old one stops working.
+    call_command("create_sender_application", "0308357159", "--application-id", "myminfin")
+    new_secret = capsys.readouterr().out.strip().splitlines()[1].removeprefix("client_secret=")
+    assert new_secret != client_secret
+    assert token_session(live_server.url, client_id, new_secret).token["access_token"]
+    refused = requests.post(
+        f"{live_server.url}/o/token/", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret)
+    )
+    assert refused.status_code == 401

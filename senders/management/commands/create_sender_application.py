@@ -18,7 +18,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("organisation", help="enterprise number of the organisation")
-        parser.add_argument("--application-id", help="senderApplicationId (default: derived from the org)")
+        parser.add_argument(
+            "--application-id",
+            help="senderApplicationId (default: derived from the org). If the organisation already has this "
+            "application, it gets credentials (a new secret if it had some).",
+        )
         for language in ("fr", "nl", "de", "en"):
             parser.add_argument(f"--name-{language}", default="", help=f"application name in {language}")
 
@@ -38,8 +42,14 @@ class Command(BaseCommand):
             n = SenderApplication.objects.filter(organisation=organisation).count() + 1
             application_id = f"{base}-{n}"
         names = {lang: options[f"name_{lang}"] for lang in ("fr", "nl", "de", "en") if options[f"name_{lang}"]}
+        existing = SenderApplication.objects.filter(application_id=application_id).first()
+        if existing is not None and existing.organisation_id != organisation.pk:
+            raise CommandError(f"application id {application_id} belongs to another organisation")
         try:
-            issued = services.create_sender_application(organisation, application_id, names or None)
+            if existing is not None:
+                issued = services.issue_credentials(existing)
+            else:
+                issued = services.create_sender_application(organisation, application_id, names or None)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(f"client_id={issued.client_id}")
