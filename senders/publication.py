@@ -31,7 +31,7 @@ from messages.services import AttachmentUpload, NewMessage
 from senders.models import MessageType, SenderApplication
 
 PART_NAMES = tuple(f"upfile{i}" for i in range(1, 7))
-MAX_TEXT = 10_000  # characters per language of a body; subjects are shorter
+MAX_TEXT = 100_000  # characters per language of a body; subjects are shorter
 MAX_SUBJECT = 500
 MAX_IDEMPOTENCY_KEY = 200
 

@@ -289,6 +289,9 @@ def test_too_large_documents_get_413(integrator, pdf_bytes, settings):
         lambda s, u: s.post(f"{u}/api/v2/extensions/publishMessages", json=[]),
         lambda s, u: s.get(f"{u}/api/v2/referenceData/messageTypes?page=abc&pageSize=1000"),
         lambda s, u: s.delete(f"{u}/api/v2/publishMessage"),
+        lambda s, u: s.post(f"{u}/api/v2/publishMessage", files=[("messageToPublish", (None, "x" * (11 << 20)))]),
+        lambda s, u: s.post(f"{u}/api/v2/publishMessage", files=[(f"f{i}", (None, "1")) for i in range(1100)]),
+        lambda s, u: s.post(f"{u}/api/v2/searchMessageStatus", data=b"[" + b" " * (11 << 20) + b"]"),
     ],
 )
 def test_no_input_gives_a_5xx(integrator, make_request):

@@ -12,6 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -83,6 +84,10 @@ def exception_handler(exc, context):
     """DRF exception handler: StatusMessage for everything, 500 included (logged, no internals)."""
     if isinstance(exc, ApiError):
         response = error_response(exc.status_code, exc.message, exc.details, exc.code)
+    elif isinstance(exc, RequestDataTooBig):
+        response = error_response(413, "request body too large (DATA_UPLOAD_MAX_MEMORY_SIZE for form fields)")
+    elif isinstance(exc, SuspiciousOperation):
+        response = error_response(400, f"malformed request: {exc}")
     elif isinstance(exc, Http404):
         response = error_response(404, "not found")
     elif isinstance(exc, DjangoPermissionDenied):

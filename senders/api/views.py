@@ -55,6 +55,20 @@ class SenderAPIView(APIView):
     parser_classes = [JSONParser]
     required_scope: str | None = None
 
+    def max_body_bytes(self) -> int | None:
+        """JSON bodies are read whole: refuse big ones before reading (multipart streams to files)."""
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication and scope first
+        limit = self.max_body_bytes()
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            raise ApiError(413, f"request body larger than {limit} bytes")
+
     @property
     def principal(self):
         return self.request.user
@@ -91,6 +105,9 @@ class _AttachmentSizeLimit(FileUploadHandler):
 class PublishMessageView(SenderAPIView):
     required_scope = "publication"
     parser_classes = [MultiPartParser]
+
+    def max_body_bytes(self) -> int | None:
+        return None  # files stream to temporary files; each is limited by EBOX_MAX_ATTACHMENT_BYTES
 
     @docs.publish_message
     def post(self, request):
@@ -143,11 +160,11 @@ class BatchPublishView(SenderAPIView):
 
     required_scope = "publication"
 
+    def max_body_bytes(self) -> int | None:
+        return settings.EBOX_BATCH_MAX_BYTES
+
     @docs.publish_messages
     def post(self, request):
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-        if length > settings.EBOX_BATCH_MAX_BYTES:
-            raise ApiError(413, f"request larger than {settings.EBOX_BATCH_MAX_BYTES} bytes: split the campaign")
         data = request.data
         items = data.get("messages") if isinstance(data, dict) else None
         if not isinstance(items, list) or not items:
