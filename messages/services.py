@@ -6,6 +6,7 @@ The only code that writes messages. Views, serializers and tasks call these func
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import tempfile
@@ -14,11 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import psycopg
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from citizens.selectors import channel_for
 from citizens.services import citizen_for_number, citizens_for_numbers
@@ -185,12 +188,10 @@ def publish_message(new: NewMessage) -> Message:
         now = timezone.now()
         with transaction.atomic():
             message = _new_message_row(new, content, new.recipient_id, now)
-            content.save(force_insert=True)
-            Attachment.objects.bulk_create(attachments)
-            message.save(force_insert=True)
-            MessageEvent.objects.create(
+            event = MessageEvent(
                 message=message, kind=MessageEvent.Kind.ACCEPTED, at=now, actor=new.sender_application.application_id
             )
+            _insert_together([(MessageContent, [content]), (Attachment, attachments), (Message, [message])], event)
             transaction.on_commit(lambda: dispatch_sealing([message.id]))
     except IntegrityError as exc:
         _delete_blobs(written)
@@ -206,6 +207,65 @@ def publish_message(new: NewMessage) -> Message:
         _delete_blobs(written)
         raise
     return message
+
+
+@functools.cache
+def _insert_statement(shape: tuple[tuple[str, int], ...]) -> sql.Composed:
+    """One INSERT … for a whole publication: data-modifying CTEs, one per table, then the event."""
+    from django.apps import apps
+
+    parts = []
+    for label, count in shape:
+        model = apps.get_model(label)
+        columns = [f.column for f in _insert_fields(model)]
+        row = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns)))
+        parts.append(
+            sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
+                sql.Identifier(model._meta.db_table),
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join([row] * count),
+            )
+        )
+    *ctes, last = parts
+    if not ctes:
+        return last
+    named = [sql.SQL("{} AS ({})").format(sql.Identifier(f"t{i}"), part) for i, part in enumerate(ctes)]
+    return sql.SQL("WITH {} {}").format(sql.SQL(", ").join(named), last)
+
+
+def _insert_fields(model) -> list:
+    return [
+        f for f in model._meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))
+    ]
+
+
+def _insert_together(groups: list[tuple], event: MessageEvent) -> None:
+    """Insert a publication's rows (content, attachments, message, its event) in one round trip.
+
+    Profiling publishMessage showed the ORM's four INSERTs (each compiled, sent and
+    answered in turn) as the largest part of a publication. This sends one statement,
+    prepared once per shape and connection (psycopg `prepare=True`); values are read
+    from the instances exactly as for COPY (`_copy_value`).
+    """
+    from django.db import connection
+
+    groups = [(model, objs) for model, objs in groups if objs] + [(MessageEvent, [event])]
+    shape = tuple((model._meta.label, len(objs)) for model, objs in groups)
+    params = []
+    for model, objs in groups:
+        readers = [_copy_value(f) for f in _insert_fields(model)]
+        for obj in objs:
+            params.extend(read(obj) for read in readers)
+    connection.ensure_connection()
+    try:
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_insert_statement(shape), params, prepare=True)
+    except psycopg.errors.IntegrityError as exc:
+        raise IntegrityError(str(exc)) from exc
+    for _model, objs in groups:
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = connection.alias
 
 
 def _copy_value(field):
