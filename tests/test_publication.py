@@ -569,6 +569,12 @@ def test_schema_and_docs_are_served_locally(live_server, transactional_db):
     html = requests.get(f"{live_server.url}/api/v2/docs/").text
     assert "swagger-ui" in html
     assert "cdn." not in html and "unpkg" not in html
+    import re
+
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert any("swagger-ui-bundle" in a for a in assets), assets
+    for asset in assets:
+        assert requests.get(f"{live_server.url}{asset}").status_code == 200, asset
 
 
 def test_create_sender_application_prints_the_credentials_once(transactional_db, live_server, capsys):
@@ -593,3 +599,17 @@ def test_create_sender_application_prints_the_credentials_once(transactional_db,
         f"{live_server.url}/o/token/", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret)
     )
     assert refused.status_code == 401
+
+
+def test_revoking_in_the_admin(integrator, client, django_user_model):
+    admin = django_user_model.objects.create_superuser("operator", "op@example.be", "pw-operator-1")
+    client.force_login(admin)
+    response = client.post(
+        "/admin/senders/senderapplication/",
+        {"action": "revoke", "_selected_action": [integrator.application.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    integrator.application.refresh_from_db()
+    assert integrator.application.revoked_at is not None
+    assert integrator.session.get(f"{integrator.url}/api/v2/referenceData/messageTypes").status_code == 401
