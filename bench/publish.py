@@ -1,6 +1,6 @@
 """Benchmark: publishMessage against the same server's trivial endpoint, ratios measured in one run.
 
-    .venv/bin/python bench/publish.py [--seconds 10] [--connections 8]
+    .venv/bin/python bench/publish.py [--seconds 5] [--rounds 3] [--connections 4]
 
 gunicorn (2 sync workers) on private embedded PostgreSQL + Redis; the load generator is
 `wrk` (Debian package, C, event loop: a few % of one core) with a Lua script posting the
@@ -73,7 +73,7 @@ def run_wrk(url: str, path: str, token: str, seconds: int, connections: int, bod
         )
     )
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), f"{url}{path}"]
-    subprocess.run([*cmd[:3], "-d2s", *cmd[4:]], capture_output=True, check=True)  # warm-up
+    subprocess.run([*cmd[:3], "-d1s", *cmd[4:]], capture_output=True, check=True)  # warm-up
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     shutil.rmtree(folder, ignore_errors=True)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -84,8 +84,9 @@ def run_wrk(url: str, path: str, token: str, seconds: int, connections: int, bod
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=5, help="per measure and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=4, help="2 per sync worker: one served, one waiting")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk missing: apt-get install -y wrk")
@@ -119,11 +120,19 @@ def main() -> None:
             {"upfile1": ("letter.pdf", pdf, "application/pdf")},
         )
         s, c = args.seconds, args.connections
-        trivial = run_wrk(url, "/healthz", token, s, c)
-        a = run_wrk(url, "/api/v2/publishMessage", token, s, c, body_only)
-        b = run_wrk(url, "/api/v2/publishMessage", token, s, c, with_pdf)
+        # The machine is shared: the three measures are interleaved in rounds so that a
+        # change of background load affects them alike; rates are averaged over rounds.
+        rates = {"trivial": [], "a": [], "b": []}
+        for _ in range(args.rounds):
+            rates["trivial"].append(run_wrk(url, "/healthz", token, s, c))
+            rates["a"].append(run_wrk(url, "/api/v2/publishMessage", token, s, c, body_only))
+            rates["b"].append(run_wrk(url, "/api/v2/publishMessage", token, s, c, with_pdf))
+        trivial, a, b = (sum(rates[k]) / len(rates[k]) for k in ("trivial", "a", "b"))
         stored = Message.objects.count()
-        print(f"load generator: wrk -t1 -c{c} -d{s}s; gunicorn 2 sync workers; {stored} messages stored")
+        print(
+            f"load generator: wrk -t1 -c{c}, {args.rounds} rounds of {s}s each; gunicorn 2 sync workers; "
+            f"{stored} messages stored"
+        )
         print(f"trivial endpoint GET /healthz:     {trivial:8.1f} req/s")
         print(f"(a) publishMessage, body only:     {a:8.1f} req/s   ratio {a / trivial:.3f} (target >= 0.3)")
         print(f"(b) publishMessage, 100 kB PDF:    {b:8.1f} req/s   ratio {b / trivial:.3f} (target >= 0.15)")

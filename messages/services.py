@@ -186,13 +186,15 @@ def publish_message(new: NewMessage) -> Message:
     try:
         content, attachments = _build_content(new, written)
         now = timezone.now()
-        with transaction.atomic():
-            message = _new_message_row(new, content, new.recipient_id, now)
-            event = MessageEvent(
-                message=message, kind=MessageEvent.Kind.ACCEPTED, at=now, actor=new.sender_application.application_id
-            )
-            _insert_together([(MessageContent, [content]), (Attachment, attachments), (Message, [message])], event)
-            transaction.on_commit(lambda: dispatch_sealing([message.id]))
+        # The citizen is registered on first sight (like any recipient lookup), before the
+        # publication itself, which is one INSERT statement: atomic on its own, so no
+        # BEGIN/COMMIT round trips are needed (inside an outer transaction it joins it).
+        message = _new_message_row(new, content, new.recipient_id, now)
+        event = MessageEvent(
+            message=message, kind=MessageEvent.Kind.ACCEPTED, at=now, actor=new.sender_application.application_id
+        )
+        _insert_together([(MessageContent, [content]), (Attachment, attachments), (Message, [message])], event)
+        transaction.on_commit(lambda: dispatch_sealing([message.id]))
     except IntegrityError as exc:
         _delete_blobs(written)
         if new.idempotency_key and "message_idempotency_key_per_application" in str(exc):
