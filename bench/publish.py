@@ -58,7 +58,28 @@ wrk.headers["Authorization"] = "Bearer {token}"
 """
 
 
-def run_wrk(url: str, path: str, token: str, seconds: int, connections: int, body: bytes | None = None) -> float:
+def server_cpu_seconds(gunicorn_pid: int, data_dir: Path) -> float:
+    """CPU time used so far by the server side: gunicorn workers, PostgreSQL and Redis of this run."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.process_iter(["pid", "ppid", "cmdline"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            if proc.info["ppid"] == gunicorn_pid or str(data_dir) in cmdline or proc.info["pid"] == gunicorn_pid:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            elif "postgres" in cmdline and proc.ppid() and str(data_dir) in " ".join(proc.parent().cmdline()):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total
+
+
+def run_wrk(
+    url: str, path: str, token: str, seconds: int, connections: int, body: bytes | None = None, warmup: bool = False
+):
     folder = Path(tempfile.mkdtemp(prefix="wrk-"))
     body_file = folder / "body"
     if body is not None:
@@ -73,13 +94,16 @@ def run_wrk(url: str, path: str, token: str, seconds: int, connections: int, bod
         )
     )
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), f"{url}{path}"]
-    subprocess.run([*cmd[:3], "-d1s", *cmd[4:]], capture_output=True, check=True)  # warm-up
+    if warmup:
+        subprocess.run([*cmd[:3], "-d1s", *cmd[4:]], capture_output=True, check=True)
+        return 0.0, 0
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     shutil.rmtree(folder, ignore_errors=True)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"{path}: {errors.group(1)} error responses\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), requests_done
 
 
 def main() -> None:
@@ -122,12 +146,25 @@ def main() -> None:
         s, c = args.seconds, args.connections
         # The machine is shared: the three measures are interleaved in rounds so that a
         # change of background load affects them alike; rates are averaged over rounds.
+        # Server CPU per request is measured too: unlike rates, it hardly depends on what else runs.
         rates = {"trivial": [], "a": [], "b": []}
+        cpu = {"trivial": [0.0, 0], "a": [0.0, 0], "b": [0.0, 0]}
+        measures = (
+            ("trivial", "/healthz", None),
+            ("a", "/api/v2/publishMessage", body_only),
+            ("b", "/api/v2/publishMessage", with_pdf),
+        )
+        for _key, path, body in measures:  # warm-up: connections, prepared statements, caches
+            run_wrk(url, path, token, s, c, body, warmup=True)
         for _ in range(args.rounds):
-            rates["trivial"].append(run_wrk(url, "/healthz", token, s, c))
-            rates["a"].append(run_wrk(url, "/api/v2/publishMessage", token, s, c, body_only))
-            rates["b"].append(run_wrk(url, "/api/v2/publishMessage", token, s, c, with_pdf))
+            for key, path, body in measures:
+                before = server_cpu_seconds(proc.pid, data_dir)
+                rate, done = run_wrk(url, path, token, s, c, body)
+                cpu[key][0] += server_cpu_seconds(proc.pid, data_dir) - before
+                cpu[key][1] += done
+                rates[key].append(rate)
         trivial, a, b = (sum(rates[k]) / len(rates[k]) for k in ("trivial", "a", "b"))
+        cpu_ms = {k: 1000 * total / max(n, 1) for k, (total, n) in cpu.items()}
         stored = Message.objects.count()
         print(
             f"load generator: wrk -t1 -c{c}, {args.rounds} rounds of {s}s each; gunicorn 2 sync workers; "
@@ -137,6 +174,11 @@ def main() -> None:
         print(f"(a) publishMessage, body only:     {a:8.1f} req/s   ratio {a / trivial:.3f} (target >= 0.3)")
         print(f"(b) publishMessage, 100 kB PDF:    {b:8.1f} req/s   ratio {b / trivial:.3f} (target >= 0.15)")
         print(f"    PDF size {len(pdf)} bytes")
+        print(
+            "server CPU per request (gunicorn + PostgreSQL + Redis): "
+            f"trivial {cpu_ms['trivial']:.2f} ms, (a) {cpu_ms['a']:.2f} ms, (b) {cpu_ms['b']:.2f} ms; "
+            f"CPU ratios (a) {cpu_ms['trivial'] / cpu_ms['a']:.3f}, (b) {cpu_ms['trivial'] / cpu_ms['b']:.3f}"
+        )
     finally:
         if proc is not None:
             common.stop(proc)
