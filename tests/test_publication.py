@@ -613,3 +613,12 @@ def test_revoking_in_the_admin(integrator, client, django_user_model):
     integrator.application.refresh_from_db()
     assert integrator.application.revoked_at is not None
     assert integrator.session.get(f"{integrator.url}/api/v2/referenceData/messageTypes").status_code == 401
+
+
+def test_an_enterprise_recipient(integrator):
+    data = message_json(bodyContent={"nl": "Beste"}, bodyMainContent=True, attachments=[])
+    data["recipient"] = {"eboxType": "enterprise", "eboxIdValue": "BE 0206.731.645"}
+    response = publish(integrator, data)
+    assert response.status_code == 201, response.text
+    message = Message.objects.get(id=response.json()["messageId"])
+    assert (message.recipient_type, message.recipient_id, message.citizen) == ("enterprise", "0206731645", None)
