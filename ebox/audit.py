@@ -137,6 +137,9 @@ def request_actor(request) -> str:
     if application is not None:
         parts.append(f"client:{application.client_id}")
         user = getattr(token, "user", None)
+    elif getattr(user, "sender_application", None) is not None:
+        # A sender application's request (senders.api.authentication.SenderPrincipal): no Django user.
+        return f"client:{user.client_id}"
     if user is not None and user.is_authenticated:
         citizen = getattr(user, "citizen", None)  # the reverse one-to-one raises AttributeError when absent
         if citizen is not None:

@@ -138,6 +138,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # A publication must not wait on a broker outage: PostgreSQL keeps the pending work.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# Publishing a task retries at most once, quickly: the beat re-dispatch is the real retry.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "redispatch-pending-work": {"task": "mailbox.redispatch_pending", "schedule": timedelta(seconds=30)},
     # Public statistics: the recent months often, the whole history once a night (see ebox.statistics).
@@ -223,6 +225,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # Every API error is the eBox spec's StatusMessage (id, code, message, details).
+    "EXCEPTION_HANDLER": "senders.api.errors.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -233,6 +237,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The eBox contract's definitions become our components (senders/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "senders.api.schema.add_contract_components",
+    ],
 }
 
 # --- Languages ----------------------------------------------------------------
@@ -268,6 +277,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 EBOX_MAX_ATTACHMENT_BYTES = env.int("EBOX_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024)
 EBOX_MAX_ATTACHMENTS = 6
+# Batch extension: messages and bytes per request (a campaign of millions is split into requests).
+EBOX_BATCH_MAX_ITEMS = env.int("EBOX_BATCH_MAX_ITEMS", default=10_000)
+EBOX_BATCH_MAX_BYTES = env.int("EBOX_BATCH_MAX_BYTES", default=200 * 1024 * 1024)
+# Identifiers per searchMessageStatus / eboxPreferences request, and recipients per linkEboxMessage.
+EBOX_SEARCH_MAX_ITEMS = env.int("EBOX_SEARCH_MAX_ITEMS", default=1000)
+EBOX_LINK_MAX_RECIPIENTS = env.int("EBOX_LINK_MAX_RECIPIENTS", default=10_000)
+# Help desk named in API error messages (StatusMessage.contact); empty: none.
+EBOX_API_CONTACT = env.str("EBOX_API_CONTACT", default="")
 # Key-encryption key for the per-message data keys: "<id>:<base64 32 bytes>", or a file.
 EBOX_KEK = env.str("EBOX_KEK", default="")
 EBOX_KEK_FILE = env.str("EBOX_KEK_FILE", default="")

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from oauth2_provider import urls as oauth2_urls
 
 from citizens import partner_views
 from ebox import admin_views, views
@@ -18,8 +19,11 @@ urlpatterns = [
     path("o/authorize/", partner_views.ConsentView.as_view(), name="authorize"),
     path("settings/apps/", partner_views.grants, name="partner-grants"),
     path("settings/apps/<int:grant_id>/revoke", partner_views.revoke_grant, name="partner-grant-revoke"),
+    # OAuth 2 authorisation server (django-oauth-toolkit): token, revoke_token, introspect…
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path(".well-known/jwks.json", message_views.jwks, name="jwks"),
+    # RFC 8414 wants the metadata at the origin's root, not under /o/.
+    path("", include((oauth2_urls.metadata_urlpatterns, "oauth2_metadata"))),
     path("api/v2/", include("senders.api.urls")),
     path("api/v2/", include("citizens.api.urls")),
     path("api/v2/", include("messages.urls")),

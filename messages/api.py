@@ -6,23 +6,21 @@ import uuid
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from oauth2_provider.contrib.rest_framework import OAuth2Authentication, TokenHasScope
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from messages import evidence, services
 from messages.models import Message
+from senders.api.errors import error_response
+from senders.api.views import SenderAPIView
 
 
 def status_message(code: str, message: str, status: int) -> Response:
     """An error in the spec's StatusMessage shape."""
-    return Response({"id": str(uuid.uuid4()), "code": code, "message": message}, status=status)
+    return error_response(status, message, code=code)
 
 
-class MessageEvidenceView(APIView):
-    authentication_classes = [OAuth2Authentication]
-    permission_classes = [TokenHasScope]
-    required_scopes = ["evidence"]
+class MessageEvidenceView(SenderAPIView):
+    required_scope = "evidence"
 
     @extend_schema(
         operation_id="getMessageEvidence",
@@ -48,9 +46,7 @@ class MessageEvidenceView(APIView):
     )
     def get(self, request, messageId: uuid.UUID):  # noqa: N803 - the spec's parameter name
         message_id = messageId
-        application = getattr(request.auth.application, "sender_application", None)
-        if application is None:
-            return status_message("NOT_A_SENDER_APPLICATION", "this client is not a sender application", 403)
+        application = self.principal.sender_application
         kind = request.query_params.get("kind", "deposit")
         if kind not in evidence.KINDS:
             return status_message("INVALID_KIND", f"kind must be one of: {', '.join(evidence.KINDS)}", 400)

@@ -6,6 +6,7 @@ The only code that writes messages. Views, serializers and tasks call these func
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -22,9 +23,10 @@ from django.core.files.storage import default_storage
 from django.core.mail import mail_admins
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from citizens.selectors import channel_for
-from citizens.services import citizen_for_number
+from citizens.services import citizen_for_number, citizens_for_numbers
 from messages import crypto, sealing
 from messages.models import Attachment, IntegrityIncident, Message, MessageContent, MessageEvent
 from senders.models import MessageType, Organisation, SenderApplication
@@ -130,9 +132,13 @@ def _build_content(new: NewMessage, written_blobs: list[str]) -> tuple[MessageCo
     return content, attachments
 
 
-def _new_message_row(new: NewMessage, content: MessageContent, recipient_id: str, now: dt.datetime) -> Message:
+def _new_message_row(
+    new: NewMessage, content: MessageContent, recipient_id: str, now: dt.datetime, citizens: dict | None = None
+) -> Message:
     organisation = new.sender_application.organisation
-    citizen = citizen_for_number(recipient_id) if new.recipient_type == Message.RecipientType.CITIZEN else None
+    citizen = None
+    if new.recipient_type == Message.RecipientType.CITIZEN:
+        citizen = citizens[recipient_id] if citizens is not None else citizen_for_number(recipient_id)
     return Message(
         id=uuid.uuid4(),
         content=content,
@@ -182,15 +188,15 @@ def publish_message(new: NewMessage) -> Message:
     try:
         content, attachments = _build_content(new, written)
         now = timezone.now()
-        with transaction.atomic():
-            message = _new_message_row(new, content, new.recipient_id, now)
-            content.save(force_insert=True)
-            Attachment.objects.bulk_create(attachments)
-            message.save(force_insert=True)
-            MessageEvent.objects.create(
-                message=message, kind=MessageEvent.Kind.ACCEPTED, at=now, actor=new.sender_application.application_id
-            )
-            transaction.on_commit(lambda: dispatch_sealing([message.id]))
+        # The citizen is registered on first sight (like any recipient lookup), before the
+        # publication itself, which is one INSERT statement: atomic on its own, so no
+        # BEGIN/COMMIT round trips are needed (inside an outer transaction it joins it).
+        message = _new_message_row(new, content, new.recipient_id, now)
+        event = MessageEvent(
+            message=message, kind=MessageEvent.Kind.ACCEPTED, at=now, actor=new.sender_application.application_id
+        )
+        _insert_together([(MessageContent, [content]), (Attachment, attachments), (Message, [message])], event)
+        transaction.on_commit(lambda: dispatch_sealing([message.id]))
     except IntegrityError as exc:
         _delete_blobs(written)
         if new.idempotency_key and "message_idempotency_key_per_application" in str(exc):
@@ -205,6 +211,225 @@ def publish_message(new: NewMessage) -> Message:
         _delete_blobs(written)
         raise
     return message
+
+
+@functools.cache
+def _insert_statement(shape: tuple[tuple[str, int], ...]) -> sql.Composed:
+    """One INSERT … for a whole publication: data-modifying CTEs, one per table, then the event."""
+    from django.apps import apps
+
+    parts = []
+    for label, count in shape:
+        model = apps.get_model(label)
+        columns = [f.column for f in _insert_fields(model)]
+        row = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns)))
+        parts.append(
+            sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
+                sql.Identifier(model._meta.db_table),
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join([row] * count),
+            )
+        )
+    *ctes, last = parts
+    if not ctes:
+        return last
+    named = [sql.SQL("{} AS ({})").format(sql.Identifier(f"t{i}"), part) for i, part in enumerate(ctes)]
+    return sql.SQL("WITH {} {}").format(sql.SQL(", ").join(named), last)
+
+
+def _insert_fields(model) -> list:
+    return [
+        f for f in model._meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))
+    ]
+
+
+def _insert_together(groups: list[tuple], event: MessageEvent) -> None:
+    """Insert a publication's rows (content, attachments, message, its event) in one round trip.
+
+    Profiling publishMessage showed the ORM's four INSERTs (each compiled, sent and
+    answered in turn) as the largest part of a publication. This sends one statement,
+    prepared once per shape and connection (psycopg `prepare=True`); values are read
+    from the instances exactly as for COPY (`_copy_value`).
+    """
+    from django.db import connection
+
+    groups = [(model, objs) for model, objs in groups if objs] + [(MessageEvent, [event])]
+    shape = tuple((model._meta.label, len(objs)) for model, objs in groups)
+    params = []
+    for model, objs in groups:
+        readers = [_copy_value(f) for f in _insert_fields(model)]
+        for obj in objs:
+            params.extend(read(obj) for read in readers)
+    connection.ensure_connection()
+    try:
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_insert_statement(shape), params, prepare=True)
+    except psycopg.errors.IntegrityError as exc:
+        raise IntegrityError(str(exc)) from exc
+    for _model, objs in groups:
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = connection.alias
+
+
+def _copy_value(field):
+    """How to read a field's COPY value from an instance: raw attribute, JSON text, or `pre_save` (auto_now)."""
+    from django.db.models import JSONField
+
+    if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+        return lambda obj: field.pre_save(obj, True)
+    if isinstance(field, JSONField):
+        return lambda obj: None if (v := getattr(obj, field.attname)) is None else json.dumps(v)
+    return lambda obj: getattr(obj, field.attname)
+
+
+def _copy_insert(model, objects: list) -> None:
+    """Insert model instances with PostgreSQL COPY, in the current transaction.
+
+    Profiling the batch extension showed Django's bulk_create spending most of its time
+    building and splitting huge INSERT statements; COPY streams the rows instead. Field
+    values are the instances' attributes (psycopg adapts UUIDs, dates, bytes, arrays),
+    JSON as text, auto_now dates from `pre_save`. Auto-increment ids are left to the sequence.
+    """
+    if not objects:
+        return
+
+    fields = [
+        f for f in model._meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))
+    ]
+    readers = [_copy_value(f) for f in fields]
+    _copy_rows(model._meta.db_table, [f.column for f in fields], ([read(o) for read in readers] for o in objects))
+
+
+def _copy_rows(table: str, columns: list[str], rows: Iterable) -> None:
+    from django.db import connection
+    from psycopg import errors as pg_errors
+    from psycopg import sql as pg_sql
+
+    statement = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+        pg_sql.Identifier(table), pg_sql.SQL(", ").join(pg_sql.Identifier(c) for c in columns)
+    )
+    connection.ensure_connection()
+    try:
+        with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except pg_errors.IntegrityError as exc:
+        raise IntegrityError(str(exc)) from exc
+
+
+def _citizens_by_number(numbers: list[str]) -> dict:
+    """The citizens for these numbers, created on first sight by citizens.services (campaign-sized).
+
+    `= ANY(array)` keeps the query one parameter long: a 5,000-item IN list cost more
+    to build and parse than to run.
+    """
+    from citizens.models import Citizen
+
+    if not numbers:
+        return {}
+    numbers = list(dict.fromkeys(numbers))
+    found = {c.national_number: c for c in Citizen.objects.raw(_ANY_CITIZENS, [numbers])}
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        found.update(citizens_for_numbers(missing))
+    return found
+
+
+_ANY_CITIZENS = "SELECT * FROM citizens_citizen WHERE national_number = ANY(%s)"
+
+
+def publish_messages(news: list[NewMessage]) -> list[Message | DuplicatePublication]:
+    """Store many messages (a campaign) in one transaction with bulk inserts; one result per item.
+
+    The result is the stored Message, or a DuplicatePublication for an Idempotency-Key used
+    before (or earlier in the same batch). Like publish_message, nothing is half-stored: on a
+    failure the transaction rolls back and the blobs written are removed. A concurrent
+    duplicate (the unique constraint fires) makes the batch retry without the duplicates.
+    """
+    results: list[Message | DuplicatePublication | None] = [None] * len(news)
+    written: list[str] = []
+    try:
+        built = [_build_content(new, written) for new in news]
+        numbers = [n.recipient_id for n in news if n.recipient_type == Message.RecipientType.CITIZEN]
+        citizens = _citizens_by_number(numbers)
+        for _attempt in range(3):
+            pending, same_batch = _mark_duplicates(news, results)
+            now = timezone.now()
+            try:
+                with transaction.atomic():
+                    messages = {
+                        i: _new_message_row(news[i], built[i][0], news[i].recipient_id, now, citizens) for i in pending
+                    }
+                    _copy_insert(MessageContent, [built[i][0] for i in pending])
+                    _copy_insert(Attachment, [a for i in pending for a in built[i][1]])
+                    _copy_insert(Message, list(messages.values()))
+                    _copy_rows(
+                        MessageEvent._meta.db_table,
+                        ["message_id", "kind", "at", "actor", "detail"],
+                        [
+                            (m.id, MessageEvent.Kind.ACCEPTED, now, m.sender_application.application_id, "{}")
+                            for m in messages.values()
+                        ],
+                    )
+                    ids = [m.id for m in messages.values()]
+                    transaction.on_commit(lambda ids=ids: dispatch_sealing(ids))
+            except IntegrityError as exc:
+                if "message_idempotency_key_per_application" not in str(exc):
+                    raise
+                continue  # a concurrent request took a key: mark it and insert the others
+            for i, message in messages.items():
+                results[i] = message
+            for i, first in same_batch.items():
+                results[i] = DuplicatePublication(messages[first].id)
+            break
+        else:  # pragma: no cover - three races in a row
+            raise IntegrityError("could not store the batch: Idempotency-Key conflicts kept happening")
+    except BaseException:
+        _delete_blobs(written)
+        raise
+    unused = [a.blob for i, r in enumerate(results) if isinstance(r, DuplicatePublication) for a in built[i][1]]
+    _delete_blobs(unused)
+    return results
+
+
+def _mark_duplicates(news: list[NewMessage], results: list) -> tuple[list[int], dict[int, int]]:
+    """Mark items whose key exists in PostgreSQL; return the items to insert and the in-batch repeats.
+
+    A key repeated within the batch maps the later item to the index of the first one.
+    """
+    keyed = [
+        (i, n) for i, n in enumerate(news) if n.idempotency_key and not isinstance(results[i], DuplicatePublication)
+    ]
+    existing: dict[tuple[int, str], uuid.UUID] = {}
+    if keyed:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT sender_application_id, idempotency_key, id FROM mailbox_message "
+                "WHERE sender_application_id = ANY(%s) AND idempotency_key = ANY(%s)",
+                [list({n.sender_application.pk for _, n in keyed}), list({n.idempotency_key for _, n in keyed})],
+            )
+            for app_id, key, message_id in cursor.fetchall():
+                existing[(app_id, key)] = message_id
+    seen: dict[tuple[int, str], int] = {}
+    same_batch: dict[int, int] = {}
+    pending = []
+    for i, new in enumerate(news):
+        if isinstance(results[i], DuplicatePublication):
+            continue
+        if new.idempotency_key:
+            key = (new.sender_application.pk, new.idempotency_key)
+            if key in existing:
+                results[i] = DuplicatePublication(existing[key])
+                continue
+            if key in seen:
+                same_batch[i] = seen[key]
+                continue
+            seen[key] = i
+        pending.append(i)
+    return pending, same_batch
 
 
 def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[Message]:

@@ -1,7 +1,10 @@
 """Operators onboard organisations, sender applications and message types here."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from senders import services
 from senders.models import MessageType, Organisation, SenderApplication
 
 
@@ -23,7 +26,20 @@ class SenderApplicationAdmin(admin.ModelAdmin):
     list_display = ["application_id", "organisation", "oauth_application", "created_at", "revoked_at"]
     list_filter = ["organisation"]
     search_fields = ["application_id"]
-    readonly_fields = ["oauth_application", "created_at"]
+    readonly_fields = ["oauth_application", "created_at", "revoked_at"]
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke the OAuth client (its tokens stop working at once)"))
+    def revoke(self, request, queryset):
+        count = 0
+        for sender_application in queryset.select_related("oauth_application"):
+            services.revoke_sender_application(sender_application)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d application revoked.", "%(count)d applications revoked.", count) % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(MessageType)

@@ -14,19 +14,22 @@ import uuid
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Max, Q
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from citizens import services as citizen_services
+from citizens.api import schema  # noqa: F401 - registers the partner OAuth scheme
 from citizens.api.serializers import message_json, payment_json, timestamp
 from citizens.models import AccessLogEntry
 from citizens.selectors import active_grant, available_messages
 from ebox.i18n import CONTENT_LANGUAGES
 from messages import services as message_services
 from messages.models import Message
+from senders.api.docs import errors, ref
 
 READ, MANAGE = "ebox.read", "ebox.manage"
 
@@ -135,8 +138,27 @@ def _int(value: str | None, name: str, default: int, low: int, high: int) -> int
     return number
 
 
+LIST_PARAMETERS = [
+    OpenApiParameter("page", int, description="The index of the current page of items (from 1)."),
+    OpenApiParameter("pageSize", int, description="The maximal number of results per page (1 to 100, default 25)."),
+    *[
+        OpenApiParameter(name, OpenApiTypes.DATE)
+        for name in ("receivedBefore", "receivedAfter", "expiredBefore", "expiredAfter")
+    ],
+    *[OpenApiParameter(name, bool) for name in ("readStatus", "visible", "registeredMail")],
+    *[OpenApiParameter(name, str) for name in ("messageTypeId", "senderOrganizationId", "senderApplicationId")],
+    OpenApiParameter("q", str, description="Text to find in the subject or body (requires qlang)."),
+    OpenApiParameter("qlang", str, enum=["nl", "fr", "de", "en"], description="The language searched by q."),
+]
+
+
 class EboxSummaryView(PartnerView):
-    @extend_schema(operation_id="getEBoxById", summary="Summary of the citizen's eBox", tags=["Ebox"])
+    @extend_schema(
+        operation_id="getEBoxById",
+        summary="Summary of the citizen's eBox",
+        tags=["Ebox"],
+        responses={200: OpenApiResponse(ref("Ebox")), **errors(401, 403)},
+    )
     def get(self, request):
         messages = available_messages(request.citizen)
         summary = messages.aggregate(last=Max("received_at"))
@@ -156,7 +178,11 @@ class EboxSummaryView(PartnerView):
 
 class MessagesView(PartnerView):
     @extend_schema(
-        operation_id="getMessagesByEBoxId", summary="The citizen's messages, newest first", tags=["Messages"]
+        operation_id="getMessagesByEBoxId",
+        summary="The citizen's messages, newest first",
+        tags=["Messages"],
+        parameters=LIST_PARAMETERS,
+        responses={200: OpenApiResponse(ref("Messages")), **errors(400, 401, 403)},
     )
     def get(self, request):
         params = request.query_params
@@ -210,7 +236,11 @@ class MessagesView(PartnerView):
         return Response({"items": items, "totalItems": total})
 
     @extend_schema(
-        operation_id="patchMessagesByEBoxId", summary="Mark messages read, archive or restore them", tags=["Messages"]
+        operation_id="patchMessagesByEBoxId",
+        summary="Archive or restore messages (visible), or mark them read (readStatus: true, our extension)",
+        tags=["Messages"],
+        request={"application/merge-patch+json": ref("MessagesToUpdate"), "application/json": ref("MessagesToUpdate")},
+        responses={200: OpenApiResponse(description="updated"), **errors(400, 401, 403, 404)},
     )
     def patch(self, request):
         items = request.data.get("items") if isinstance(request.data, dict) else None
@@ -246,7 +276,12 @@ class MessagesView(PartnerView):
 
 
 class MessageView(PartnerView):
-    @extend_schema(operation_id="getMessageById", summary="One message", tags=["Messages"])
+    @extend_schema(
+        operation_id="getMessageById",
+        summary="One message",
+        tags=["Messages"],
+        responses={200: OpenApiResponse(ref("Message")), **errors(401, 403, 404, 409)},
+    )
     def get(self, request, message_id):
         message = self.message(message_id)
         body = self.full_message(message)
@@ -255,14 +290,24 @@ class MessageView(PartnerView):
 
 
 class AttachmentsView(PartnerView):
-    @extend_schema(operation_id="getAttachmentByMessageId", summary="A message's attachments", tags=["Messages"])
+    @extend_schema(
+        operation_id="getAttachmentByMessageId",
+        summary="A message's attachments",
+        tags=["Messages"],
+        responses={200: OpenApiResponse(ref("Attachments")), **errors(401, 403, 404, 409)},
+    )
     def get(self, request, message_id):
         body = self.full_message(self.message(message_id))
         return Response(body["attachments"])
 
 
 class AttachmentView(PartnerView):
-    @extend_schema(operation_id="getAttachmentById", summary="One attachment's metadata", tags=["Messages"])
+    @extend_schema(
+        operation_id="getAttachmentById",
+        summary="One attachment's metadata",
+        tags=["Messages"],
+        responses={200: OpenApiResponse(ref("Attachment")), **errors(401, 403, 404, 409)},
+    )
     def get(self, request, message_id, attachment_id):
         body = self.full_message(self.message(message_id))
         for item in body["attachments"]["items"]:
@@ -276,7 +321,7 @@ class AttachmentContentView(PartnerView):
         operation_id="getAttachmentContentById",
         summary="An attachment's bytes",
         tags=["Messages"],
-        responses={(200, "application/octet-stream"): bytes},
+        responses={200: OpenApiResponse(OpenApiTypes.BINARY), **errors(401, 403, 404, 409)},
     )
     def get(self, request, message_id, attachment_id):
         message = self.message(message_id)
@@ -302,7 +347,12 @@ def _safe_filename(name: str) -> str:
 
 
 class BodyView(PartnerView):
-    @extend_schema(operation_id="getBodyContent", summary="A message's body", tags=["Messages"])
+    @extend_schema(
+        operation_id="getBodyContent",
+        summary="A message's body",
+        tags=["Messages"],
+        responses={200: OpenApiResponse(ref("TranslatedString")), **errors(401, 403, 404, 409)},
+    )
     def get(self, request, message_id):
         message = self.message(message_id)
         text = message_services.verified_text(message, detected_by=f"partner:{request.partner.pk}")
@@ -315,7 +365,12 @@ class BodyView(PartnerView):
 
 
 class PaymentDataView(PartnerView):
-    @extend_schema(operation_id="getPaymentDataByMessageId", summary="A message's payment data", tags=["Messages"])
+    @extend_schema(
+        operation_id="getPaymentDataByMessageId",
+        summary="A message's payment data",
+        tags=["Messages"],
+        responses={200: OpenApiResponse(ref("PaymentData")), **errors(401, 403, 404, 409)},
+    )
     def get(self, request, message_id):
         message = self.message(message_id)
         text = message_services.verified_text(message, detected_by=f"partner:{request.partner.pk}")

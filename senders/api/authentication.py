@@ -1,0 +1,143 @@
+"""Bearer tokens of sender applications, checked on every request against PostgreSQL.
+
+Instead of DOT's generic OAuth2Authentication, one query loads the token with its
+client, sender application and organisation, so we can say exactly what is wrong
+("token expired", "client revoked") and revocation in the admin takes effect at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+
+import psycopg
+from django.db import connection
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application
+from psycopg import sql
+from rest_framework import authentication, exceptions
+
+from senders.models import Organisation, SenderApplication
+
+
+@dataclass
+class SenderPrincipal:
+    """`request.user` for a sender application's request (no Django user behind client credentials)."""
+
+    sender_application: SenderApplication
+    organisation: Organisation
+    scopes: frozenset[str]
+    client_id: str
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __str__(self) -> str:
+        return self.sender_application.application_id
+
+
+class SenderTokenAuthentication(authentication.BaseAuthentication):
+    www_authenticate_realm = "ebox"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header:
+            return None
+        if header[0].lower() != b"bearer" or len(header) != 2:
+            request.oauth2_error = {"error": "invalid_request"}
+            raise exceptions.AuthenticationFailed("Authorization header must be: Bearer <access token>")
+        try:
+            raw = header[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed("token is not ASCII") from exc
+        found = _load_token(hashlib.sha256(raw.encode()).hexdigest())
+        if found is None:
+            request.oauth2_error = {"error": "invalid_token", "error_description": "token unknown or revoked"}
+            raise exceptions.AuthenticationFailed("token unknown or revoked")
+        token_id, expires, scope, client_id, sender = found
+        if expires <= timezone.now():
+            request.oauth2_error = {"error": "invalid_token", "error_description": "token expired"}
+            raise exceptions.AuthenticationFailed("token expired")
+        if sender is None:
+            raise exceptions.PermissionDenied("this client is not a sender application")
+        if sender.revoked_at is not None:
+            request.oauth2_error = {"error": "invalid_token", "error_description": "client revoked"}
+            raise exceptions.AuthenticationFailed(f"client {client_id} revoked")
+        principal = SenderPrincipal(
+            sender_application=sender,
+            organisation=sender.organisation,
+            scopes=frozenset(scope.split()),
+            client_id=client_id,
+        )
+        return principal, token_id
+
+    def authenticate_header(self, request):
+        error = getattr(request, "oauth2_error", {})
+        attributes = {"realm": self.www_authenticate_realm, **error}
+        return "Bearer " + ", ".join(f'{k}="{v}"' for k, v in attributes.items())
+
+
+def _columns(model) -> list[str]:
+    return [f.column for f in model._meta.concrete_fields]
+
+
+@cache
+def _token_query() -> sql.Composed:
+    def cols(alias: str, model) -> list[sql.Composable]:
+        return [sql.Identifier(alias, c) for c in _columns(model)]
+
+    select = [sql.SQL("t.id, t.expires, t.scope, a.client_id")] + cols("s", SenderApplication) + cols("o", Organisation)
+    return sql.SQL(
+        "SELECT {select} FROM {token} t JOIN {app} a ON a.id = t.application_id "
+        "LEFT JOIN {sender} s ON s.oauth_application_id = a.id "
+        "LEFT JOIN {org} o ON o.id = s.organisation_id WHERE t.token_checksum = %s"
+    ).format(
+        select=sql.SQL(", ").join(select),
+        token=sql.Identifier(AccessToken._meta.db_table),
+        app=sql.Identifier(Application._meta.db_table),
+        sender=sql.Identifier(SenderApplication._meta.db_table),
+        org=sql.Identifier(Organisation._meta.db_table),
+    )
+
+
+def _load_token(checksum: str):
+    """(token id, expires, scope, client id, SenderApplication with its Organisation, or None) for a checksum.
+
+    Profiling showed this four-table join spending ~1 ms in PostgreSQL's planner for
+    0.07 ms of execution; a server-side prepared statement (psycopg `prepare=True`,
+    per connection) plans it once.
+    """
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        row = cursor.execute(_token_query(), [checksum], prepare=True).fetchone()
+    if row is None:
+        return None
+    token_id, expires, scope, client_id = row[:4]
+    app_cols = _columns(SenderApplication)
+    app_values, org_values = row[4 : 4 + len(app_cols)], row[4 + len(app_cols) :]
+    sender = None
+    if app_values[0] is not None:
+        sender = SenderApplication.from_db(
+            connection.alias, [f.attname for f in SenderApplication._meta.concrete_fields], app_values
+        )
+        sender.organisation = Organisation.from_db(
+            connection.alias, [f.attname for f in Organisation._meta.concrete_fields], org_values
+        )
+    return token_id, expires, scope, client_id, sender
+
+
+class ScopeRequired:
+    """DRF permission: the token must carry the view's `required_scope`."""
+
+    def has_permission(self, request, view) -> bool:
+        principal = request.user
+        if not isinstance(principal, SenderPrincipal):
+            raise exceptions.NotAuthenticated("no access token: send Authorization: Bearer <token> (from /o/token/)")
+        scope = getattr(view, "required_scope", None)
+        if scope and scope not in principal.scopes:
+            raise exceptions.PermissionDenied(f"scope {scope} missing")
+        return True
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return True

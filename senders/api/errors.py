@@ -1,0 +1,121 @@
+"""Every API error as the spec's StatusMessage (`id`, `code`, `message`), plus our `details` list.
+
+`details` (our extension) carries one entry per faulty field, shaped like the spec's
+`Detail` definition: `ref` names the field (a JSON path such as `subject` or
+`attachments[0].digest.digestValue`), `kind` the problem, `message` what is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+CODES = {
+    400: "INVALID_DATA",
+    401: "INVALID_AUTHORIZATION",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "DUPLICATE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+def detail(ref: str, message: str, kind: str = "invalid") -> dict:
+    return {"kind": kind, "ref": ref, "message": str(message)}
+
+
+class ApiError(exceptions.APIException):
+    """An error with a StatusMessage body; raise it from views (business checks raise their own)."""
+
+    def __init__(self, status_code: int, message: str, details: list[dict] | None = None, code: str | None = None):
+        self.status_code = status_code
+        self.message = str(message)
+        self.details = details or []
+        self.code = code or CODES.get(status_code, "ERROR")
+        super().__init__(self.message)
+
+
+def status_message(status_code: int, message: str, details: list[dict] | None = None, code: str | None = None) -> dict:
+    body = {"id": str(uuid.uuid4()), "code": code or CODES.get(status_code, "ERROR"), "message": str(message)}
+    contact = getattr(settings, "EBOX_API_CONTACT", "")
+    if contact:
+        body["contact"] = contact
+    if details:
+        body["details"] = details
+    return body
+
+
+def error_response(status_code: int, message: str, details: list[dict] | None = None, code: str | None = None):
+    return Response(status_message(status_code, message, details, code), status=status_code)
+
+
+def _flatten(data, prefix: str = "") -> list[dict]:
+    """DRF's nested error dicts/lists → one detail per field."""
+    if isinstance(data, dict):
+        out = []
+        for key, value in data.items():
+            ref = key if not prefix else f"{prefix}.{key}"
+            out.extend(_flatten(value, ref if key != "non_field_errors" else prefix))
+        return out
+    if isinstance(data, list):
+        if all(not isinstance(v, (dict, list)) for v in data):
+            return [detail(prefix or "body", str(v)) for v in data]
+        out = []
+        for i, value in enumerate(data):
+            out.extend(_flatten(value, f"{prefix}[{i}]"))
+        return out
+    return [detail(prefix or "body", str(data))]
+
+
+def exception_handler(exc, context):
+    """DRF exception handler: StatusMessage for everything, 500 included (logged, no internals)."""
+    if isinstance(exc, ApiError):
+        response = error_response(exc.status_code, exc.message, exc.details, exc.code)
+    elif isinstance(exc, RequestDataTooBig):
+        response = error_response(413, "request body too large (DATA_UPLOAD_MAX_MEMORY_SIZE for form fields)")
+    elif isinstance(exc, SuspiciousOperation):
+        response = error_response(400, f"malformed request: {exc}")
+    elif isinstance(exc, Http404):
+        response = error_response(404, "not found")
+    elif isinstance(exc, DjangoPermissionDenied):
+        response = error_response(403, "permission denied")
+    elif isinstance(exc, exceptions.ValidationError):
+        response = error_response(400, "invalid data", _flatten(exc.detail))
+    elif isinstance(exc, exceptions.APIException):
+        message = exc.detail if isinstance(exc.detail, str) else "; ".join(str(d) for d in _flatten(exc.detail))
+        response = error_response(exc.status_code, str(message))
+        if isinstance(exc, exceptions.Throttled) and exc.wait:
+            response["Retry-After"] = str(int(exc.wait))
+    else:
+        logger.exception("unexpected error in %s", context.get("view"))
+        return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error", code="INTERNAL_ERROR")
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)) or (
+        isinstance(exc, ApiError) and exc.status_code == 401
+    ):
+        request = context.get("request")
+        authenticator = getattr(request, "_authenticator", None) or _first_authenticator(context)
+        header = authenticator.authenticate_header(request) if authenticator else None
+        if header:
+            response["WWW-Authenticate"] = header
+        response.status_code = 401
+        response.data["code"] = CODES[401]
+    return response
+
+
+def _first_authenticator(context):
+    view = context.get("view")
+    authenticators = view.get_authenticators() if view is not None else []
+    return authenticators[0] if authenticators else None

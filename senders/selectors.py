@@ -1,0 +1,67 @@
+"""Queries for the sender API: an organisation's own messages, reference data, recipients' preferences.
+
+An organisation only ever sees its own messages: every message query here filters on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Prefetch, QuerySet
+
+from citizens.models import Citizen
+from messages.models import Message
+from senders.models import MessageType, Organisation, SenderApplication
+
+
+def _uuids(values: list[str]) -> list[uuid.UUID]:
+    out = []
+    for value in values:
+        try:
+            out.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return out
+
+
+def organisation_message(organisation: Organisation, message_id: str) -> Message | None:
+    ids = _uuids([message_id])
+    if not ids:
+        return None
+    return (
+        Message.objects.select_related("sender_application", "sender_organisation")
+        .filter(id=ids[0], sender_organisation=organisation)
+        .first()
+    )
+
+
+def organisation_messages(organisation: Organisation, message_ids: list[str]) -> dict[str, Message]:
+    """The organisation's messages among `message_ids` (others' and unknown ids are simply absent)."""
+    rows = Message.objects.filter(id__in=_uuids(message_ids), sender_organisation=organisation).only(
+        "id", "recipient_type", "recipient_id", "expires_at", "read_at", "hidden_at", "status", "channel"
+    )
+    return {str(m.id): m for m in rows}
+
+
+def citizens_by_number(numbers: list[str]) -> dict[str, Citizen]:
+    return {c.national_number: c for c in Citizen.objects.filter(national_number__in=numbers)}
+
+
+def message_types() -> QuerySet[MessageType]:
+    return MessageType.objects.select_related("organisation").prefetch_related(
+        Prefetch("organisation__applications", queryset=SenderApplication.objects.filter(revoked_at__isnull=True))
+    )
+
+
+def sender_applications() -> QuerySet[SenderApplication]:
+    return (
+        SenderApplication.objects.filter(revoked_at__isnull=True)
+        .select_related("organisation")
+        .prefetch_related("organisation__message_types")
+    )
+
+
+def sender_organisations() -> QuerySet[Organisation]:
+    return Organisation.objects.prefetch_related(
+        Prefetch("applications", queryset=SenderApplication.objects.filter(revoked_at__isnull=True)), "message_types"
+    )

@@ -1,0 +1,75 @@
+"""Helpers for the publication tests: an integrator's OAuth client, and the spec's definitions as JSON schema."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import cache
+
+import jsonschema
+import yaml
+from authlib.integrations.requests_client import OAuth2Session
+
+from tests.conftest import SHARED
+
+SPEC = SHARED / "ref" / "ebox-api" / "e-Box-Enterprise-swagger-v2.1-AP-Public.yaml"
+FEDERATION = SHARED / "ref" / "ebox-api" / "ebox-federation-1.3.yaml"
+
+
+@cache
+def _definitions(path) -> dict:
+    return yaml.safe_load(path.read_text())["definitions"]
+
+
+def assert_matches(body, definition: str, spec=SPEC) -> None:
+    """Validate a response body against a Swagger 2.0 definition of the eBox contract."""
+    schema = {"$ref": f"#/definitions/{definition}", "definitions": _definitions(spec)}
+    jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).validate(body)
+
+
+def assert_status_message(response, status: int, *refs: str) -> dict:
+    """The response is a StatusMessage with this status, naming each of `refs` in its details."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert_matches(body, "StatusMessage")
+    named = {d["ref"] for d in body.get("details", [])}
+    for ref in refs:
+        assert ref in named, (ref, body)
+    return body
+
+
+def token_session(base_url: str, client_id: str, client_secret: str, scope: str | None = None) -> OAuth2Session:
+    """What an integrator does: client credentials at the token endpoint, over HTTP."""
+    session = OAuth2Session(client_id, client_secret, scope=scope, token_endpoint_auth_method="client_secret_basic")
+    session.fetch_token(f"{base_url}/o/token/", grant_type="client_credentials")
+    return session
+
+
+def b64url_sha256(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+
+
+def message_json(number: str = "85073003328", message_type: str = "", **overrides) -> dict:
+    data = {
+        "recipient": {"eboxType": "citizen", "eboxIdValue": number},
+        "messageTypeId": message_type,
+        "subject": {"fr": "Votre courrier", "nl": "Uw brief"},
+        "bodyMainContent": False,
+        "replyAuthorized": False,
+        "attachments": [{"httpPartName": "upfile1", "mainContent": True}],
+    }
+    data.update(overrides)
+    return data
+
+
+def multipart(data: dict, files: dict | None = None, as_file: bool = False) -> list:
+    """requests' `files=` list: the JSON part (as a field or a file part) and the documents."""
+    parts = []
+    if as_file:
+        parts.append(("messageToPublish", ("message.json", json.dumps(data), "application/json")))
+    else:
+        parts.append(("messageToPublish", (None, json.dumps(data))))
+    for name, value in (files or {}).items():
+        parts.append((name, value))
+    return parts
