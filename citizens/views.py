@@ -111,7 +111,10 @@ def _payment(payment: dict | None, organisation_name: str) -> dict | None:
     reference = payment.get("reference") or {}
     if isinstance(reference, str):
         reference = {"structured": reference}
-    shown = dict(payment, reference_text=reference.get("structured") or reference.get("free") or "")
+    reference_text = reference.get("structured") or reference.get("free") or ""
+    if not reference_text:  # the spec leaves the object open: show whatever text it carries
+        reference_text = " ".join(str(v) for v in reference.values() if isinstance(v, str | int))
+    shown = dict(payment, reference_text=reference_text)
     try:
         amount = Decimal(str(payment.get("amount")))
     except (InvalidOperation, TypeError):
@@ -134,6 +137,22 @@ def _payment(payment: dict | None, organisation_name: str) -> dict | None:
     shown["iban_display"] = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
     shown["amount_value"] = amount
     return shown
+
+
+def _business_data(items: list | None, language: str) -> list[tuple[str, str]]:
+    """The spec's businessDataList ({key, name, values: [TranslatedString]}) as label/value pairs."""
+
+    def text(value) -> str:
+        return translate(value, language) if isinstance(value, dict) else str(value)
+
+    rows = []
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        label = text(item.get("name")) if item.get("name") else str(item.get("key", ""))
+        values = item.get("values", [item["value"]] if "value" in item else [])
+        rows.append((label, ", ".join(text(v) for v in values if v not in (None, ""))))
+    return rows
 
 
 @login_required
@@ -169,7 +188,7 @@ def message_detail(request, message_id):
             "attachments": [{"obj": a, "meta": message_services.attachment_meta(message, a)} for a in attachments],
             "main_attachment": main_attachment,
             "payment": _payment(text.payment_data, organisation_name),
-            "business_data": text.business_data or [],
+            "business_data": _business_data(text.business_data, language),
             "reply_form": ReplyForm() if message.reply_authorized else None,
             "replies": list(message.replies.filter(citizen=citizen).order_by("created_at")),
         }
