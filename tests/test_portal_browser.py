@@ -144,6 +144,16 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
     check_page(page)
     assert Citizen.objects.get(national_number=ANNA).preferred_language == "nl"
 
+    # Search, filters and the archive view.
+    page.fill("#id_q", "gemeente")
+    page.select_option("#id_state", "read")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert page.get_by_role("link", name=re.compile("Gemeentebelasting 2026")).count() == 1
+    check_page(page)
+    page.goto(live_server.url + "/inbox/?view=archive")
+    check_page(page)
+
     # Settings and the access log.
     page.goto(live_server.url + "/settings/")
     assert page.locator("table tbody tr").count() >= 3  # opened, downloaded, replied
