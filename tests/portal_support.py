@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import os
+import shutil
 import socket
 import subprocess
 import time
@@ -25,9 +27,12 @@ def devidp(live_server):
     """The development OpenID Connect provider, with the live server's callback URL registered."""
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("Node.js is needed for the development IdP (apt-get install nodejs; npm ci)")
     proc = subprocess.Popen(
-        ["node", str(ROOT / "devidp" / "server.js")],
-        env={"PATH": "/usr/bin:/bin", "DEVIDP_ISSUER": issuer, "PUBLIC_URL": live_server.url},
+        [node, str(ROOT / "devidp" / "server.js")],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DEVIDP_ISSUER": issuer, "PUBLIC_URL": live_server.url},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

@@ -145,6 +145,7 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
     assert Citizen.objects.get(national_number=ANNA).preferred_language == "nl"
 
     # Search, filters and the archive view.
+    page.goto(live_server.url + "/inbox/")
     page.fill("#id_q", "gemeente")
     page.select_option("#id_state", "read")
     with page.expect_navigation():
