@@ -273,8 +273,13 @@ def test_activation_needs_consent_and_email_and_sends_the_link_after_commit(
     response = client.post("/activate/", {"email": "a@example.org", "language": "nl"})
     assert response.status_code == 200 and "Cochez la case" in response.content.decode()
     assert_sound_html(response.content.decode())
-    response = client.post("/activate/", {"consent": "on", "email": "", "language": "nl"})
+    response = client.post("/activate/", {"consent": "on", "email": "not an address", "language": "nl"})
     assert response.status_code == 200
+    html = response.content.decode()
+    assert_sound_html(html)
+    # The field points at its error and hint, and both exist.
+    assert 'aria-describedby="id_email_helptext id_email_error"' in html
+    assert 'id="id_email_error"' in html and 'id="id_email_helptext"' in html
     citizen.refresh_from_db()
     assert citizen.activated_at is None and not mailoutbox
     with django_capture_on_commit_callbacks(execute=True):
