@@ -372,3 +372,17 @@ def test_catalogues_are_complete():
         assert (ROOT / "locale" / language / "LC_MESSAGES" / "django.mo").exists()
         assert 'msgstr ""\n\n' not in po.split("\n\n", 1)[1] + "\n", f"untranslated strings in {language}"
         assert "#, fuzzy" not in po
+
+
+def test_large_attachment_is_streamed_whole(client, logged_in, publish):
+    big = b"%PDF-1.4\n" + bytes(range(256)) * (5 * 4096)  # 5 MB: spooled to disk before sending
+    message = publish(
+        logged_in.national_number,
+        attachments=[
+            message_services.AttachmentUpload(file=io.BytesIO(big), file_name="big.pdf", media_type="application/pdf")
+        ],
+    )
+    attachment = message.content.attachments.get()
+    response = client.get(reverse("citizens:attachment", args=[message.pk, attachment.pk]))
+    assert response.status_code == 200 and int(response["Content-Length"]) == len(big)
+    assert hashlib.sha256(b"".join(response.streaming_content)).digest() == hashlib.sha256(big).digest()

@@ -168,7 +168,7 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
     assert "/interaction/" in page.url
 
 
-def test_home_and_login_pages_are_accessible_by_keyboard(live_server, oidc_settings, page, db):  # noqa: F811
+def test_login_and_activation_work_by_keyboard(live_server, oidc_settings, page, db):  # noqa: F811
     page.goto(live_server.url + "/")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
@@ -176,7 +176,25 @@ def test_home_and_login_pages_are_accessible_by_keyboard(live_server, oidc_setti
     page.locator("main a.button").focus()
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/interaction/"))
-    page.locator("#nn").fill("85073003328")
+    page.locator("#nn").fill("03061278952")
     page.keyboard.press("Enter")
     page.wait_for_url(live_server.url + "/inbox/")
-    assert Citizen.objects.get(national_number="85073003328").user is not None
+    lucas = Citizen.objects.get(national_number="03061278952")
+    assert lucas.user is not None and not lucas.is_activated
+
+    # Activation by keyboard alone, with the focus always visible.
+    page.goto(live_server.url + "/activate/")
+    page.locator("#id_email").focus()
+    page.keyboard.type("lucas@example.org")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "id_language"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "id_consent"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    lucas.refresh_from_db()
+    assert lucas.is_activated and lucas.email == "lucas@example.org"
+    check_page(page)
