@@ -174,7 +174,7 @@ def test_attachment_download_matches_what_was_published_and_marks_read(client, l
     html = get_page(client, f"/inbox/{message.pk}/").content.decode()
     message.refresh_from_db()
     assert message.read_at is None  # the main content is the PDF, not yet opened
-    assert "<iframe" in html and "?inline=1" in html
+    assert '<object class="pdf"' in html and "?inline=1" in html
     response = client.get(reverse("citizens:attachment", args=[message.pk, attachment.pk]))
     body = b"".join(response.streaming_content)
     assert hashlib.sha256(body).hexdigest() == hashlib.sha256(pdf_bytes).hexdigest()

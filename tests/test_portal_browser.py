@@ -106,7 +106,7 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
     assert page.locator("h1").inner_text() == "Taxe communale 2026"
     assert "BE39 6792 0030 0019" in page.content()
     assert page.locator("figure.qr img").count() == 1
-    assert page.locator("iframe.pdf").count() == 1
+    assert page.locator("object.pdf").count() == 1
     check_page(page)
     page.wait_for_load_state("networkidle")
     message.refresh_from_db()
@@ -134,13 +134,14 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
     assert b"je paie" not in bytes(reply.text_ct)
     check_page(page)
 
-    # Switch to Dutch (on the inbox): the page and the stored preference follow.
-    page.goto(live_server.url + "/inbox/")
+    # Switch to Dutch on the message page: the page and the stored preference follow.
+    # (Reloaded first: after axe-core has run through Chromium's PDF viewer frame, that page
+    # no longer submits forms; a harness artefact, not something a reader meets.)
+    page.reload()
     page.select_option("#language-select", "nl")
     with page.expect_navigation():
         page.click(".language-switcher button")
     assert page.locator("html").get_attribute("lang") == "nl"
-    page.get_by_role("link", name=re.compile("Gemeentebelasting 2026")).click()
     assert page.locator("h1").inner_text() == "Gemeentebelasting 2026"
     check_page(page)
     assert Citizen.objects.get(national_number=ANNA).preferred_language == "nl"
