@@ -9,6 +9,8 @@ const env = process.env;
 const issuer = env.DEVIDP_ISSUER || 'http://127.0.0.1:9000';
 const port = Number(env.DEVIDP_PORT || new URL(issuer).port || 9000);
 const portal = (env.PUBLIC_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
+// The portal may be browsed as 127.0.0.1 or localhost: register both spellings.
+const portals = [...new Set([portal, portal.replace('//127.0.0.1', '//localhost'), portal.replace('//localhost', '//127.0.0.1')])];
 const accounts = JSON.parse(fs.readFileSync(env.DEVIDP_ACCOUNTS || new URL('accounts.json', import.meta.url), 'utf8'));
 const byNumber = Object.fromEntries(accounts.map((a) => [a.national_number, a]));
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -19,8 +21,8 @@ const provider = new Provider(issuer, {
   clients: [{
     client_id: env.OIDC_RP_CLIENT_ID || 'ebox-portal',
     client_secret: env.OIDC_RP_CLIENT_SECRET || 'development-only-not-a-secret',
-    redirect_uris: [`${portal}/oidc/callback/`],
-    post_logout_redirect_uris: [`${portal}/`],
+    redirect_uris: portals.map((p) => `${p}/oidc/callback/`),
+    post_logout_redirect_uris: portals.map((p) => `${p}/`),
     client_name: 'eBox',
   }],
   async findAccount(ctx, id) {
@@ -41,6 +43,7 @@ const provider = new Provider(issuer, {
     logoutSource: async (ctx, form) => { ctx.body = page('Signing out', `${form.replace('</form>', '<input type="hidden" name="logout" value="yes"><button type="submit">Sign out</button></form>')}<script>document.forms[0].submit()</script>`); },
     postLogoutSuccessSource: async (ctx) => { ctx.body = page('Signed out', `<h1>Signed out</h1><p><a href="${portal}/">Back to eBox</a></p>`); },
   } },
+  renderError: async (ctx, out) => { ctx.type = 'html'; ctx.body = page('Login error', `<h1>Login error</h1><p>${esc(out.error)}: ${esc(out.error_description || '')}</p><p><a href="${portal}/">Back to eBox</a></p>`); },
   cookies: { keys: [env.DEVIDP_COOKIE_KEY || 'development-only-cookie-key'] },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
 });
