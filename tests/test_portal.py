@@ -386,3 +386,35 @@ def test_large_attachment_is_streamed_whole(client, logged_in, publish):
     response = client.get(reverse("citizens:attachment", args=[message.pk, attachment.pk]))
     assert response.status_code == 200 and int(response["Content-Length"]) == len(big)
     assert hashlib.sha256(b"".join(response.streaming_content)).digest() == hashlib.sha256(big).digest()
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ({"national_number": "85.07.30-033.28", "given_name": "Marie"}, "85073003328"),
+        ({"national_number": "85073003329"}, None),  # bad check digits
+        ({"sub": "someone"}, None),  # no national number at all
+    ],
+)
+def test_oidc_backend_maps_the_national_number_claim(db, claims, expected):
+    from citizens.auth import CitizenOIDCBackend
+
+    backend = CitizenOIDCBackend()
+    # What the IdP's userinfo endpoint answered (the HTTP exchange itself is covered by the browser tests).
+    backend.get_userinfo = lambda access_token, id_token, payload: claims
+    user = backend.get_or_create_user("token", "id-token", {})
+    if expected is None:
+        assert user is None and not Citizen.objects.exists()
+    else:
+        citizen = Citizen.objects.get(national_number=expected)
+        assert user == citizen.user and user.first_name == "Marie" and citizen.activated_at is None
+
+
+def test_oidc_claim_name_is_configurable(db, settings):
+    from citizens.auth import CitizenOIDCBackend
+
+    settings.OIDC_NATIONAL_NUMBER_CLAIM = "urn:be:fedict:rrn"
+    backend = CitizenOIDCBackend()
+    backend.get_userinfo = lambda access_token, id_token, payload: {"national_number": "92041512329"}
+    assert backend.get_or_create_user("t", "i", {"urn:be:fedict:rrn": "92041512329"}) is not None
+    assert backend.get_or_create_user("t", "i", {}) is None  # the default claim name is not read any more
