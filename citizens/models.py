@@ -35,6 +35,11 @@ class Citizen(models.Model):
     email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
     activated_at = models.DateTimeField(_("eBox activated at"), null=True, blank=True)
     last_connection_at = models.DateTimeField(_("last connection"), null=True, blank=True)
+    # Notification preferences (the e-mail itself only says that something arrived, never what).
+    notify_new_messages = models.BooleanField(_("e-mail me when a new message arrives"), default=True)
+    notify_reminders = models.BooleanField(
+        _("e-mail me reminders (unread registered mail, payments falling due)"), default=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

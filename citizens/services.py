@@ -62,17 +62,120 @@ def verify_email(citizen: Citizen, email: str) -> bool:
     return True
 
 
-# --- Access log ----------------------------------------------------------------
+# --- Portal: login, e-mail verification, settings, access log -------------------
 
 
-def log_access(citizen: Citizen, action: str, message=None, partner=None) -> AccessLogEntry:
-    """Record who opened what; `partner` is a PartnerApplication, None for the citizen themself."""
+def citizen_logged_in(national_number: str, *, given_name: str = "", family_name: str = "") -> Citizen:
+    """The citizen behind an OIDC login, with a linked Django user. Never activates anything."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()  # noqa: N806 - Django's idiom
+    with transaction.atomic():
+        citizen = Citizen.objects.select_for_update().get(pk=citizen_for_number(national_number).pk)
+        user = citizen.user
+        if user is None:
+            user, _ = User.objects.get_or_create(username=f"citizen-{national_number}")
+            user.set_unusable_password()
+            citizen.user = user
+        if (user.first_name, user.last_name) != (given_name[:150], family_name[:150]):
+            user.first_name, user.last_name = given_name[:150], family_name[:150]
+        user.save()
+        citizen.last_connection_at = timezone.now()
+        citizen.save(update_fields=["user", "last_connection_at"])
+    return citizen
+
+
+EMAIL_SALT = "ebox.citizens.verify-email"
+
+
+def email_verification_token(citizen: Citizen, email: str) -> str:
+    """A signed, timestamped token for one citizen and one address (checked with max_age)."""
+    from django.core import signing
+
+    return signing.dumps({"c": citizen.pk, "e": email}, salt=EMAIL_SALT)
+
+
+def citizen_for_token(token: str) -> tuple[Citizen, str] | None:
+    """The citizen and address a verification token names, or None if bad or older than the limit."""
+    from django.conf import settings
+    from django.core import signing
+
+    try:
+        data = signing.loads(token, salt=EMAIL_SALT, max_age=settings.EBOX_EMAIL_VERIFICATION_MAX_AGE)
+        return Citizen.objects.get(pk=data["c"]), str(data["e"])
+    except (signing.BadSignature, Citizen.DoesNotExist, KeyError, TypeError):
+        return None
+
+
+def request_email_verification(citizen: Citizen) -> None:
+    """Send a verification link to the citizen's (unverified) address, after commit, from a Celery task."""
+    from citizens.tasks import send_verification_email
+
+    if not citizen.email or citizen.email_verified_at:
+        return
+    pk, email = citizen.pk, citizen.email
+    transaction.on_commit(lambda: send_verification_email.delay(pk, email))
+
+
+def send_verification_email(citizen_id: int, email: str) -> bool:
+    """Send the link (the only content) if the address is still the citizen's and not yet verified."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.urls import reverse
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    citizen = Citizen.objects.filter(pk=citizen_id).first()
+    if citizen is None or citizen.email != email or citizen.email_verified_at:
+        return False  # stale task: the address changed or was verified meanwhile
+    link = settings.PUBLIC_URL + reverse("citizens:verify_email", args=[email_verification_token(citizen, email)])
+    with translation.override(citizen.preferred_language):
+        send_mail(
+            gettext("Confirm your e-mail address for eBox"),
+            gettext("To confirm this address for your eBox notifications, open this link:")
+            + f"\n\n{link}\n\n"
+            + gettext("If you did not ask for this, you can ignore this e-mail."),
+            settings.DEFAULT_FROM_EMAIL,
+            [email],
+        )
+    return True
+
+
+@transaction.atomic
+def update_settings(
+    citizen: Citizen, *, email: str, language: str, notify_new_messages: bool, notify_reminders: bool
+) -> Citizen:
+    """Change the address (which then needs verifying again), language and notification choices."""
+    citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
+    if citizen.email != email:
+        ActivationChange.objects.create(
+            citizen=citizen, kind=ActivationChange.Kind.EMAIL_CHANGED, detail={"had_address": bool(citizen.email)}
+        )
+        citizen.email, citizen.email_verified_at = email, None
+    set_language(citizen, language)
+    citizen.notify_new_messages, citizen.notify_reminders = notify_new_messages, notify_reminders
+    citizen.save()
+    request_email_verification(citizen)
+    return citizen
+
+
+def set_language(citizen: Citizen, language: str) -> None:
+    """Store the preferred language (e-mails, content); recorded in the history when it changes."""
+    if citizen.preferred_language != language:
+        ActivationChange.objects.create(
+            citizen=citizen,
+            kind=ActivationChange.Kind.LANGUAGE_CHANGED,
+            detail={"from": citizen.preferred_language, "to": language},
+        )
+        Citizen.objects.filter(pk=citizen.pk).update(preferred_language=language)
+        citizen.preferred_language = language
+
+
+def log_access(citizen: Citizen, message, action: str, *, accessor: str = "", oauth_client_id: str = ""):
+    """One line in the citizen's access log (same transaction as the access; accessor empty for themself)."""
+
     return AccessLogEntry.objects.create(
-        citizen=citizen,
-        message=message,
-        action=action,
-        accessor=partner.display_name(citizen.preferred_language) if partner else "",
-        oauth_client_id=partner.oauth_application.client_id if partner else "",
+        citizen=citizen, message=message, action=action, accessor=accessor, oauth_client_id=oauth_client_id
     )
 
 

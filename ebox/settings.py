@@ -164,6 +164,7 @@ EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
+    "citizens.auth.CitizenOIDCBackend",
 ]
 LOGIN_URL = "/oidc/authenticate/"
 LOGIN_REDIRECT_URL = "/inbox/"
@@ -184,7 +185,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # OpenID Connect (the national identity provider; a development IdP locally).
 OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="ebox-portal")
-OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+# The default is the development IdP's (devidp/server.js); production sets the national IdP's secret.
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="development-only-not-a-secret")
 OIDC_ISSUER = env.str("OIDC_ISSUER", default="http://127.0.0.1:9000")
 OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default=f"{OIDC_ISSUER}/auth")
 OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default=f"{OIDC_ISSUER}/token")
@@ -194,6 +196,14 @@ OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default=f"{OIDC_ISS
 OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
 OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
 OIDC_USE_PKCE = True
+# Kept in the session for the IdP's end-session call (id_token_hint); logout is RP-initiated.
+OIDC_STORE_ID_TOKEN = True
+OIDC_OP_LOGOUT_URL_METHOD = "citizens.auth.provider_logout_url"
+# Sets the language the citizen chose after login (see citizens.views.CitizenCallbackView).
+OIDC_CALLBACK_CLASS = "citizens.views.CitizenCallbackView"
+LOGIN_REDIRECT_URL_FAILURE = "/?login=failed"
+# Seconds the e-mail verification link stays valid.
+EBOX_EMAIL_VERIFICATION_MAX_AGE = env.int("EBOX_EMAIL_VERIFICATION_MAX_AGE", default=3 * 24 * 3600)
 # The ID-token / userinfo claim that carries the national register number.
 OIDC_NATIONAL_NUMBER_CLAIM = env.str("OIDC_NATIONAL_NUMBER_CLAIM", default="national_number")
 

@@ -822,3 +822,73 @@ def set_visibility(message: Message, visible: bool, actor: str) -> None:
         if updated:
             MessageEvent.objects.create(message=message, kind=kind, at=now, actor=actor)
             message.hidden_at = None if visible else now
+
+
+# --- Replies -------------------------------------------------------------------
+
+
+class ReplyNotAllowed(Exception):
+    """The sender did not allow replies to this message, or it is not the citizen's."""
+
+
+def reply_document(reply, text: str) -> dict:
+    """What a reply's seal signs: identifiers and digests, never the text itself."""
+    return {
+        "version": sealing.SEAL_VERSION,
+        "type": "reply",
+        "replyId": str(reply.id),
+        "messageId": str(reply.message_id),
+        "senderOrganizationId": reply.sender_organisation.enterprise_number,
+        "citizen": reply.citizen.national_number,
+        "createdAt": _timestamp(reply.created_at),
+        "textSha256": sealing.sha256_hex(text.encode()),
+        "attachmentSha256": reply.attachment_sha256 or None,
+    }
+
+
+def reply_to_message(message: Message, citizen, text: str, attachment: AttachmentUpload | None = None):
+    """Store a citizen's reply: encrypted like a publication, sealed, with a `replied` event.
+
+    The caller has validated the text and the attachment's type (PDF) and size.
+    """
+    from citizens.models import AccessLogEntry
+    from citizens.services import log_access
+    from messages.models import Reply
+
+    if not message.reply_authorized or message.citizen_id != citizen.pk or message.status != Message.Status.SEALED:
+        raise ReplyNotAllowed(str(message.pk))
+    reply = Reply(id=uuid.uuid4(), message=message, citizen=citizen, sender_organisation=message.sender_organisation)
+    data_key = crypto.new_data_key()
+    reply.kek_id, reply.wrapped_key = crypto.wrap_key(data_key)
+    reply.text_ct = crypto.encrypt_field(data_key, reply.id, "text", text.encode())
+    written: list[str] = []
+    try:
+        if attachment is not None:
+            reply.attachment_meta_ct = crypto.encrypt_field(
+                data_key, reply.id, "meta", _json({"fileName": attachment.file_name})
+            )
+            reply.attachment_media_type = attachment.media_type
+            attachment.file.seek(0)
+            with tempfile.TemporaryFile() as encrypted:
+                reply.attachment_size, reply.attachment_sha256 = crypto.encrypt_stream(
+                    data_key, reply.id, "bytes", attachment.file, encrypted
+                )
+                encrypted.seek(0)
+                reply.attachment_blob = default_storage.save(f"replies/{reply.id}.bin", File(encrypted))
+            written.append(reply.attachment_blob)
+        with transaction.atomic():
+            reply.created_at = timezone.now()
+            reply.seal_key_id, reply.seal = sealing.sign(reply_document(reply, text))
+            reply.save(force_insert=True)
+            MessageEvent.objects.create(
+                message=message,
+                kind=MessageEvent.Kind.REPLIED,
+                at=reply.created_at,
+                actor="citizen",
+                detail={"replyId": str(reply.id)},
+            )
+            log_access(citizen, message, AccessLogEntry.Action.REPLIED)
+    except BaseException:
+        _delete_blobs(written)
+        raise
+    return reply

@@ -100,7 +100,14 @@ class PartnerView(APIView):
         return message
 
     def log(self, action: str, message: Message | None = None) -> None:
-        citizen_services.log_access(self.request.citizen, action, message=message, partner=self.request.partner)
+        citizen, partner = self.request.citizen, self.request.partner
+        citizen_services.log_access(
+            citizen,
+            message,
+            action,
+            accessor=partner.display_name(citizen.preferred_language),
+            oauth_client_id=partner.oauth_application.client_id,
+        )
 
     def full_message(self, message: Message) -> dict:
         text = message_services.verified_text(message, detected_by=f"partner:{self.request.partner.pk}")

@@ -36,6 +36,10 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_demo")
         env = dict(os.environ, PYTHONUNBUFFERED="1", PUBLIC_URL=f"http://{host}:{port}")
+        # The development IdP serves the issuer the portal expects, with the same client credentials.
+        env.setdefault("DEVIDP_ISSUER", settings.OIDC_ISSUER)
+        env.setdefault("OIDC_RP_CLIENT_ID", settings.OIDC_RP_CLIENT_ID)
+        env.setdefault("OIDC_RP_CLIENT_SECRET", settings.OIDC_RP_CLIENT_SECRET)
         python = sys.executable
         specs = [
             ("smtp", [python, "manage.py", "mail_sink"]),
@@ -82,7 +86,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"""
 eBox is running at http://{host}:{port}/
 
-  /                    the home page; log in as a demo citizen (e.g. 85073003328, Marie Dubois)
+  /                    the home page; log in as a demo citizen (e.g. 85073003328, Marie Dubois;
+                       78110345605, Anna Schmitz, not activated yet)
   /inbox/              the citizen's messages
   /organisations/      the sending organisations      /statistics/  the figures
   /admin/              operators (create one with: .venv/bin/python manage.py createsuperuser)

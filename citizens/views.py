@@ -1,0 +1,405 @@
+"""The citizen portal's pages: inbox, message, attachments, replies, activation, settings.
+
+Views validate input with forms and call services; reading goes through selectors.
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.contrib import messages as notices
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
+
+from citizens import selectors, services
+from citizens.forms import ActivationForm, ReplyForm, SearchForm, SettingsForm
+from citizens.models import AccessLogEntry, Citizen
+from ebox.i18n import pick_language, translate
+from messages import services as message_services
+from messages.models import Attachment, Message
+
+
+class CitizenCallbackView(OIDCAuthenticationCallbackView):
+    """After login, the portal speaks the language the citizen chose (if they ever chose one)."""
+
+    def login_success(self):
+        response = super().login_success()
+        citizen = getattr(self.user, "citizen", None)
+        if citizen is not None and citizen.activation_history.exists():
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, citizen.preferred_language, samesite="Lax")
+        return response
+
+
+def _citizen(request) -> Citizen:
+    citizen = getattr(request.user, "citizen", None)
+    if citizen is None:  # a staff account, not a citizen: no inbox
+        raise Http404(_("This account has no eBox."))
+    return citizen
+
+
+def _message_or_404(citizen: Citizen, message_id) -> Message:
+    try:
+        return selectors.citizen_message(citizen, message_id)
+    except Message.DoesNotExist as exc:  # someone else's message is indistinguishable from none
+        raise Http404(_("No such message in your eBox.")) from exc
+
+
+# --- Inbox ----------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def inbox(request):
+    citizen = _citizen(request)
+    organisations, types = selectors.inbox_facets(citizen)
+    form = SearchForm(request.GET or None, organisations=organisations, types=types)
+    filters = form.cleaned_data if form.is_valid() else {}
+    hidden = request.GET.get("view") == "archive"
+    state = filters.get("state")
+    messages = selectors.inbox_messages(
+        citizen,
+        hidden=hidden,
+        organisation=filters.get("organisation"),
+        message_type=filters.get("type"),
+        unread={"unread": True, "read": False}.get(state),
+        registered=bool(filters.get("registered")),
+    ).select_related("content", "sender_organisation", "message_type")
+    query = (filters.get("q") or "").strip()
+    if query:
+        messages = selectors.search_messages(messages, query, citizen.preferred_language)
+    counts = selectors.inbox_counts(citizen)
+    paginator = Paginator(messages, 20)
+    if not hidden and not query and not any(filters.get(k) for k in ("organisation", "type", "state", "registered")):
+        paginator.count = counts["visible"]  # already counted: spare the page a second COUNT(*)
+    page = paginator.get_page(request.GET.get("page"))
+    # Plain selects (rendering Django's widget templates costs more than the rest of the page).
+    selects = [
+        {
+            "name": name,
+            "label": form.fields[name].label,
+            "choices": form.fields[name].choices,
+            "value": str(request.GET.get(name, "") if name in filters and filters.get(name) else ""),
+        }
+        for name in ("organisation", "type", "state")
+    ]
+    rows = selectors.with_subjects(list(page.object_list))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "citizens/inbox.html",
+        {
+            "citizen": citizen,
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "counts": counts,
+            "selects": selects,
+            "filters": filters,
+            "hidden": hidden,
+            "query": query,
+            "filtered": bool(query or any(filters.get(k) for k in ("organisation", "type", "state", "registered"))),
+            "page_query": params.urlencode(),
+        },
+    )
+
+
+# --- One message ----------------------------------------------------------------
+
+
+def _payment(payment: dict | None, organisation_name: str) -> dict | None:
+    """Payment data for display, with an EPC069-12 (SEPA) QR code when it is a euro transfer."""
+    if not payment:
+        return None
+    import segno.helpers
+
+    reference = payment.get("reference") or {}
+    if isinstance(reference, str):
+        reference = {"structured": reference}
+    reference_text = reference.get("structured") or reference.get("free") or ""
+    if not reference_text:  # the spec leaves the object open: show whatever text it carries
+        reference_text = " ".join(str(v) for v in reference.values() if isinstance(v, str | int))
+    shown = dict(payment, reference_text=reference_text)
+    try:
+        amount = Decimal(str(payment.get("amount")))
+    except (InvalidOperation, TypeError):
+        return shown
+    iban = str(payment.get("iban") or payment.get("ibanNumber") or "").replace(" ", "")
+    if iban and amount > 0 and payment.get("currency", "EUR") == "EUR":
+        structured = reference.get("structured") or ""
+        # EPC's structured field is for ISO 11649 (RF…) references; Belgian banking apps read the
+        # Belgian structured communication (+++…+++) from the remittance text.
+        kwargs = {"reference": structured} if structured.upper().startswith("RF") else {}
+        if not kwargs:
+            kwargs = {"text": structured or reference.get("free") or organisation_name[:140]}
+        try:
+            qr = segno.helpers.make_epc_qr(
+                name=organisation_name[:70], iban=iban, amount=amount, bic=payment.get("bic") or None, **kwargs
+            )
+            shown["qr_svg_data"] = base64.b64encode(qr.svg_inline(scale=4, border=4, omitsize=False).encode()).decode()
+        except ValueError:  # a value the EPC format refuses: the data is shown without a code
+            pass
+    shown["iban_display"] = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+    shown["amount_value"] = amount
+    return shown
+
+
+def _business_data(items: list | None, language: str) -> list[tuple[str, str]]:
+    """The spec's businessDataList ({key, name, values: [TranslatedString]}) as label/value pairs."""
+
+    def text(value) -> str:
+        return translate(value, language) if isinstance(value, dict) else str(value)
+
+    rows = []
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        label = text(item.get("name")) if item.get("name") else str(item.get("key", ""))
+        values = item.get("values", [item["value"]] if "value" in item else [])
+        rows.append((label, ", ".join(text(v) for v in values if v not in (None, ""))))
+    return rows
+
+
+@login_required
+@require_GET
+def message_detail(request, message_id):
+    citizen = _citizen(request)
+    message = _message_or_404(citizen, message_id)
+    language = request.LANGUAGE_CODE
+    context = {"message": message, "citizen": citizen, "integrity_failed": False}
+    organisation_name = message.sender_organisation.name(language)
+    try:
+        text = message_services.verified_text(message)
+    except message_services.IntegrityFailure:
+        context["integrity_failed"] = True
+        return render(request, "citizens/message.html", context, status=200)
+    attachments = list(message.content.attachments.all())
+    main_attachment = next((a for a in attachments if a.main_content), None)
+    with transaction.atomic():
+        services.log_access(citizen, message, AccessLogEntry.Action.OPENED)
+        # The body is the main content when the sender says so or when no attachment is.
+        if message.body_main_content or main_attachment is None:
+            message_services.mark_read(message, actor="citizen")
+    subject_language = pick_language([k for k, v in text.subject.items() if v], language)
+    body_language = pick_language([k for k, v in (text.body or {}).items() if v], language) if text.body else None
+    context.update(
+        {
+            "subject": translate(text.subject, language),
+            "subject_language": subject_language,
+            "body": translate(text.body, language),
+            "body_language": body_language,
+            "organisation_name": organisation_name,
+            "message_type_name": translate(message.message_type.name, language),
+            "attachments": [{"obj": a, "meta": message_services.attachment_meta(message, a)} for a in attachments],
+            "main_attachment": main_attachment,
+            "payment": _payment(text.payment_data, organisation_name),
+            "business_data": _business_data(text.business_data, language),
+            "reply_form": ReplyForm() if message.reply_authorized else None,
+            "replies": list(message.replies.filter(citizen=citizen).order_by("created_at")),
+        }
+    )
+    return render(request, "citizens/message.html", context)
+
+
+@login_required
+@require_GET
+def attachment_download(request, message_id, attachment_id):
+    citizen = _citizen(request)
+    message = _message_or_404(citizen, message_id)
+    try:
+        attachment = message.content.attachments.get(pk=attachment_id)
+    except Attachment.DoesNotExist as exc:
+        raise Http404(_("No such attachment.")) from exc
+    # Decrypt and check the digest completely before sending a byte: tampered content is withheld.
+    spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)
+    try:
+        for chunk in message_services.open_attachment(message, attachment):
+            spool.write(chunk)
+    except message_services.IntegrityFailure:
+        spool.close()
+        return render(request, "citizens/integrity_failed.html", {"message": message}, status=409)
+    spool.seek(0)
+    with transaction.atomic():
+        services.log_access(citizen, message, AccessLogEntry.Action.DOWNLOADED)
+        if attachment.main_content:
+            message_services.mark_read(message, actor="citizen")
+    file_name = message_services.attachment_meta(message, attachment).get("fileName") or f"{attachment.id}"
+    inline = request.GET.get("inline") == "1" and attachment.media_type == "application/pdf"
+    response = FileResponse(spool, as_attachment=not inline, filename=file_name, content_type=attachment.media_type)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def message_visibility(request, message_id):
+    citizen = _citizen(request)
+    message = _message_or_404(citizen, message_id)
+    visible = request.POST.get("visible") == "1"
+    with transaction.atomic():
+        message_services.set_visibility(message, visible=visible, actor="citizen")
+        services.log_access(
+            citizen, message, AccessLogEntry.Action.UNHIDDEN if visible else AccessLogEntry.Action.HIDDEN
+        )
+    notices.success(request, _("The message is back in your inbox.") if visible else _("The message is archived."))
+    return redirect("citizens:inbox")
+
+
+@login_required
+@require_POST
+def message_reply(request, message_id):
+    citizen = _citizen(request)
+    message = _message_or_404(citizen, message_id)
+    if not message.reply_authorized:
+        raise Http404(_("This message does not accept replies."))
+    form = ReplyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                notices.error(request, error)
+        return redirect(reverse("citizens:message", args=[message.pk]) + "#reply")
+    upload = form.cleaned_data["attachment"]
+    attachment = None
+    if upload is not None:
+        attachment = message_services.AttachmentUpload(
+            file=upload.file, file_name=upload.name[:200], media_type="application/pdf"
+        )
+    message_services.reply_to_message(message, citizen, form.cleaned_data["text"], attachment)
+    notices.success(
+        request, _("Your reply was sent to %(organisation)s.") % {"organisation": message.sender_organisation.name()}
+    )
+    return redirect(reverse("citizens:message", args=[message.pk]) + "#replies")
+
+
+@login_required
+@require_GET
+def organisation_logo(request, organisation_id: int):
+    from senders.models import Organisation
+
+    organisation = Organisation.objects.filter(pk=organisation_id).exclude(logo="").first()
+    if organisation is None:
+        raise Http404(_("No logo."))
+    response = FileResponse(organisation.logo.open("rb"))
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# --- Activation -------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activate(request):
+    citizen = _citizen(request)
+    if request.method == "POST" and not citizen.is_activated:
+        form = ActivationForm(request.POST)
+        if form.is_valid():
+            with transaction.atomic():
+                citizen = services.activate(
+                    citizen, email=form.cleaned_data["email"], language=form.cleaned_data["language"]
+                )
+                services.request_email_verification(citizen)
+            notices.success(request, _("Your eBox is activated. Check your mailbox to confirm your e-mail address."))
+            response = redirect("citizens:activate")
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, citizen.preferred_language, samesite="Lax")
+            return response
+    else:
+        form = ActivationForm(
+            initial={"email": citizen.email, "language": request.LANGUAGE_CODE or citizen.preferred_language}
+        )
+    return render(request, "citizens/activate.html", {"citizen": citizen, "form": form})
+
+
+@login_required
+@require_POST
+def deactivate(request):
+    citizen = _citizen(request)
+    if request.POST.get("confirm") != "1":
+        notices.error(request, _("Tick the box to confirm that you want paper letters again."))
+        return redirect("citizens:activate")
+    services.deactivate(citizen)
+    notices.success(request, _("Your eBox is deactivated: public services will send you paper letters."))
+    return redirect("citizens:activate")
+
+
+@login_required
+@require_POST
+def resend_verification(request):
+    citizen = _citizen(request)
+    with transaction.atomic():
+        services.request_email_verification(citizen)
+    notices.success(request, _("We sent a new confirmation link to %(email)s.") % {"email": citizen.email})
+    return redirect(request.POST.get("next") == "settings" and "citizens:settings" or "citizens:activate")
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email(request, token: str):
+    """The link from the e-mail. GET only shows a button: mail scanners that follow links verify nothing."""
+    found = services.citizen_for_token(token)
+    if found is None:
+        return render(request, "citizens/verify_email.html", {"invalid": True}, status=400)
+    citizen, email = found
+    if request.method == "POST":
+        if services.verify_email(citizen, email):
+            notices.success(request, _("Thank you: your e-mail address is confirmed."))
+        else:
+            notices.error(request, _("This link is for an address that is no longer yours in eBox."))
+        return redirect("citizens:inbox" if request.user.is_authenticated else "home")
+    return render(request, "citizens/verify_email.html", {"email": email, "invalid": False})
+
+
+# --- Settings -------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request):
+    citizen = _citizen(request)
+    if request.method == "POST":
+        form = SettingsForm(request.POST, activated=citizen.is_activated)
+        if form.is_valid():
+            with transaction.atomic():
+                citizen = services.update_settings(citizen, **form.cleaned_data)
+            notices.success(request, _("Your settings are saved."))
+            response = redirect("citizens:settings")
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, citizen.preferred_language, samesite="Lax")
+            return response
+    else:
+        form = SettingsForm(
+            activated=citizen.is_activated,
+            initial={
+                "email": citizen.email,
+                "language": citizen.preferred_language,
+                "notify_new_messages": citizen.notify_new_messages,
+                "notify_reminders": citizen.notify_reminders,
+            },
+        )
+    log = Paginator(selectors.access_log(citizen), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "citizens/settings.html",
+        {"citizen": citizen, "form": form, "log": log, "history": citizen.activation_history.all()[:20]},
+    )
+
+
+@require_POST
+def set_language(request):
+    """Django's language switch, and the logged-in citizen's stored preference."""
+    response = django_set_language(request)
+    language = request.POST.get("language")
+    citizen = getattr(request.user, "citizen", None) if request.user.is_authenticated else None
+    if citizen is not None and language in dict(settings.LANGUAGES):
+        with transaction.atomic():
+            services.set_language(citizen, language)
+    return response if isinstance(response, HttpResponseRedirect) else redirect("home")
