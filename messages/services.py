@@ -24,6 +24,7 @@ from citizens.selectors import channel_for
 from citizens.services import citizen_for_number
 from messages import crypto, sealing
 from messages.models import Attachment, IntegrityIncident, Message, MessageContent, MessageEvent
+from messages.notifications import services as notifications
 from senders.models import MessageType, SenderApplication
 
 logger = logging.getLogger(__name__)
@@ -357,6 +358,8 @@ def seal_messages(message_ids: Iterable[uuid.UUID | str]) -> int:
             )
         Message.objects.bulk_update(messages, ["seal", "seal_key_id", "status", "sealed_at"])
         MessageEvent.objects.bulk_create(events)
+        # Available now: in the same transaction, record the e-mails this makes owed (one statement).
+        notifications.owe_new_mail(messages)
     return len(messages)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from messages import services
+from messages.notifications import services as notification_services
 
 
 @shared_task(name="mailbox.seal_messages", acks_late=True)
@@ -15,3 +16,26 @@ def seal_messages(message_ids: list[str]) -> int:
 @shared_task(name="mailbox.redispatch_pending")
 def redispatch_pending() -> int:
     return services.redispatch_pending()
+
+
+# --- Notification e-mails (messages.notifications) -------------------------------
+
+
+@shared_task(name="mailbox.send_notifications", acks_late=True)
+def send_notifications() -> int:
+    """Send what is due; run twice, it sends nothing twice (rows are claimed in PostgreSQL)."""
+    report = notification_services.send_due()
+    if report.more:
+        notification_services.dispatch_sending()
+    return report.sent
+
+
+@shared_task(name="mailbox.send_due_notifications")
+def send_due_notifications() -> int:
+    """Beat: recover claims of lost workers, then send retries and deferred windows that are due."""
+    return notification_services.send_due_notifications().sent
+
+
+@shared_task(name="mailbox.queue_reminders")
+def queue_reminders() -> dict:
+    return notification_services.queue_reminders()
