@@ -447,7 +447,7 @@ def recover_stale(now: dt.datetime | None = None) -> tuple[int, int]:
     cutoff = now - settings.EBOX_NOTIFICATION_STALE_AFTER
     with transaction.atomic():
         released = EmailNotification.objects.filter(status=Status.CLAIMED, claimed_at__lt=cutoff).update(
-            status=Status.PENDING, attempt_id=None, execute_after=now
+            status=Status.PENDING, attempt_id=None, execute_after=timezone.now()
         )
         uncertain = EmailNotification.objects.filter(status=Status.SENDING, claimed_at__lt=cutoff).update(
             status=Status.UNCERTAIN,
