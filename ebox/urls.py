@@ -15,6 +15,7 @@ urlpatterns = [
     path(".well-known/jwks.json", message_views.jwks, name="jwks"),
     path("api/v2/", include("senders.api.urls")),
     path("api/v2/", include("citizens.api.urls")),
+    path("dev/mail/", include("ebox.devmail")),  # 404 unless DEBUG or EBOX_DEV_MAIL_VIEW
     path("", include("citizens.urls")),
     path("", include("ebox.public_urls")),
 ]

@@ -6,6 +6,7 @@ The worker path (a real Celery worker, crashes, SMTP outages) is in test_notific
 from __future__ import annotations
 
 import datetime as dt
+from time import time_ns
 
 import pytest
 from django.db import connection
@@ -212,3 +213,57 @@ def test_reminders_are_chosen_by_their_rules_and_queued_once(publish, citizen, o
     assert notifications.queue_reminders() == {"registered": 0, "expiring": 0, "payment": 0}
     assert EmailNotification.objects.count() == 1
     assert recent_registered.id not in {m for m, _ in recorded} and payment_later.id not in {m for m, _ in recorded}
+
+
+def test_operators_see_notifications_and_can_send_failed_ones_again(admin_client, publish, citizen):
+    publish(citizen.national_number, subject={"fr": "SUBJECT-MARKER-ADMIN"})
+    EmailNotification.objects.update(status="failed", last_error="550 5.1.1 mailbox unavailable")
+    row = EmailNotification.objects.get()
+    page = admin_client.get("/admin/mailbox/emailnotification/?status__exact=failed")
+    assert page.status_code == 200
+    assert b"550 5.1.1 mailbox unavailable" in page.content
+    assert b"SUBJECT-MARKER-ADMIN" not in page.content
+    assert admin_client.get(f"/admin/mailbox/emailnotification/{row.id}/change/").status_code == 200
+    response = admin_client.post(
+        "/admin/mailbox/emailnotification/", {"action": "requeue", "_selected_action": [row.id]}
+    )
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("pending", 0)
+
+
+def _write_eml(settings, name: str, subject: str) -> None:
+    folder = settings.DATA_DIR / "mail"
+    folder.mkdir(parents=True, exist_ok=True)
+    rendered = mail.render(
+        mail.Digest(
+            kind="new_mail", language="fr", organisations=("SPF Finances",), message_count=1, registered_count=0
+        )
+    )
+    (folder / name).write_bytes(
+        mail.personalise(rendered, "marie.dubois@example.be", 1).replace(rendered.subject.encode(), subject.encode())
+    )
+
+
+def test_the_development_mail_view_lists_and_shows_emails_only_when_enabled(client, db, settings):
+    from tests.browser import assert_sound_html
+
+    name = f"{time_ns()}-abcdef12.eml"
+    _write_eml(settings, name, "Dev view test mail")
+    settings.DEBUG = False
+    settings.EBOX_DEV_MAIL_VIEW = False
+    assert client.get("/dev/mail/").status_code == 404
+    assert client.get(f"/dev/mail/{name}/").status_code == 404
+
+    settings.EBOX_DEV_MAIL_VIEW = True
+    listing = client.get("/dev/mail/")
+    assert listing.status_code == 200
+    assert_sound_html(listing.content.decode())
+    assert b"Dev view test mail" in listing.content and b"marie.dubois@example.be" in listing.content
+    detail = client.get(f"/dev/mail/{name}/")
+    assert detail.status_code == 200
+    assert_sound_html(detail.content.decode())
+    assert b"SPF Finances" in detail.content and b"sandbox" in detail.content
+    assert client.get(f"/dev/mail/{name}/raw").status_code == 200
+    assert client.get("/dev/mail/..%2F..%2Fsecrets/").status_code == 404
+    assert client.get("/dev/mail/0-00000000.eml/").status_code == 404

@@ -35,7 +35,8 @@ class Command(BaseCommand):
         root = Path(settings.BASE_DIR)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_demo")
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PUBLIC_URL=f"http://{host}:{port}")
+        # EBOX_DEV_MAIL_VIEW: the e-mails the SMTP sink receives are readable at /dev/mail/.
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PUBLIC_URL=f"http://{host}:{port}", EBOX_DEV_MAIL_VIEW="1")
         python = sys.executable
         specs = [
             ("smtp", [python, "manage.py", "mail_sink"]),
