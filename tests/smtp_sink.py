@@ -42,9 +42,17 @@ class Handler:
     received: list[Received] = field(default_factory=list)
     # Reply with this instead of 250 (e.g. "550 5.1.1 no such user").
     reject_with: str | None = None
+    # Recipients refused at RCPT with a 550.
+    refused: set[str] = field(default_factory=set)
     # Store the first message, then hold the reply until this event is set (a "slow 250").
     hold_first: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        if address in self.refused:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
         if self.reject_with:

@@ -267,3 +267,17 @@ def test_the_development_mail_view_lists_and_shows_emails_only_when_enabled(clie
     assert client.get(f"/dev/mail/{name}/raw").status_code == 200
     assert client.get("/dev/mail/..%2F..%2Fsecrets/").status_code == 404
     assert client.get("/dev/mail/0-00000000.eml/").status_code == 404
+
+
+def test_the_pipelined_smtp_dialogue_refuses_one_recipient_and_goes_on(sink):
+    transport = mail.SmtpTransport()
+    transport.open()
+    transport.pipelining = True  # aiosmtpd handles pipelined commands without advertising them
+    sink.handler.refused = {"nobody@example.be"}
+    transport.send("first@example.be", b"Subject: one\r\n\r\n.a line starting with a dot\r\nend\r\n")
+    with pytest.raises(mail.PermanentError, match="550"):
+        transport.send("nobody@example.be", b"Subject: two\r\n\r\nbody\r\n")
+    transport.send("second@example.be", b"Subject: three\r\n\r\nbody\r\n")  # same connection, after RSET
+    transport.close()
+    assert [r.rcpt for r in sink.received] == [["first@example.be"], ["second@example.be"]]
+    assert b"\r\n.a line starting with a dot\r\n" in sink.received[0].data

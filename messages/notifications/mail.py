@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -124,6 +125,10 @@ def personalise(rendered: Rendered, to: str, notification_id: int) -> bytes:
 # --- Transport -------------------------------------------------------------------
 
 
+# Dot-stuffing (RFC 5321 4.5.2): a line starting with "." gets another one.
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
 class TransientError(Exception):
     """Try again later (4xx, connection refused or lost, timeout)."""
 
@@ -157,6 +162,7 @@ class SmtpTransport:
 
     def __init__(self) -> None:
         self.connection: smtplib.SMTP | None = None
+        self.pipelining = False
         self.sender = email.utils.parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
     def open(self) -> None:
@@ -174,6 +180,8 @@ class SmtpTransport:
                     self.connection.starttls(context=ssl.create_default_context())
             if settings.EMAIL_HOST_USER:
                 self.connection.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
+            self.connection.ehlo_or_helo_if_needed()
+            self.pipelining = self.connection.has_extn("pipelining")
         except (smtplib.SMTPException, OSError) as exc:
             self.connection = None
             raise _classify(exc) from exc
@@ -182,12 +190,37 @@ class SmtpTransport:
         if self.connection is None:
             self.open()
         try:
-            self.connection.sendmail(self.sender, [to], data)
+            if self.pipelining:
+                self._send_pipelined(to, data)
+            else:
+                self.connection.sendmail(self.sender, [to], data)
         except (smtplib.SMTPException, OSError) as exc:
             error = _classify(exc)
             if isinstance(error, ConnectionLost):
                 self._drop()
             raise error from exc
+
+    def _send_pipelined(self, to: str, data: bytes) -> None:
+        """MAIL, RCPT and DATA in one packet (RFC 2920): two round trips per e-mail instead of four."""
+        connection = self.connection
+        connection.send(f"MAIL FROM:<{self.sender}>\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode("ascii"))
+        mail_reply = connection.getreply()
+        rcpt_reply = connection.getreply()
+        data_reply = connection.getreply()
+        if data_reply[0] != 354:
+            connection.rset()
+            if mail_reply[0] != 250:
+                raise smtplib.SMTPSenderRefused(*mail_reply, self.sender)
+            if rcpt_reply[0] not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({to: rcpt_reply})
+            raise smtplib.SMTPDataError(*data_reply)
+        body = _LEADING_DOT.sub(b"..", data)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        connection.send(body + b".\r\n")
+        code, reply = connection.getreply()
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
 
     def _drop(self) -> None:
         if self.connection is not None:

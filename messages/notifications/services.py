@@ -268,6 +268,11 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 _MARK_SENDING_SQL = """
+WITH sent AS (
+    -- The previous chunk's outcome, recorded in the same round trip.
+    UPDATE mailbox_emailnotification SET status = 'sent', sent_at = %(now)s, last_error = ''
+    WHERE id = ANY(%(sent)s::bigint[]) AND attempt_id = %(attempt)s AND status IN ('claimed', 'sending', 'uncertain')
+)
 UPDATE mailbox_emailnotification AS n SET status = 'sending', to_address = v.address
 FROM unnest(%(ids)s::bigint[], %(addresses)s::text[]) AS v(id, address)
 WHERE n.id = v.id AND n.attempt_id = %(attempt)s AND n.status = 'claimed'
@@ -275,11 +280,19 @@ RETURNING n.id
 """
 
 
-def _mark_sending(attempt: uuid.UUID, rows: list[_Claimed]) -> set[int]:
-    """Commit, before handing them to SMTP, which rows this attempt is about to send (and still owns)."""
+def _mark_sending(attempt: uuid.UUID, rows: list[_Claimed], sent: list[int] | None = None) -> set[int]:
+    """Commit, before handing them to SMTP, which rows this attempt is about to send (and still owns);
+    `sent`: rows of the previous chunk the SMTP server accepted, recorded in the same statement."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _MARK_SENDING_SQL, {"ids": [r.id for r in rows], "addresses": [r.address for r in rows], "attempt": attempt}
+            _MARK_SENDING_SQL,
+            {
+                "ids": [r.id for r in rows],
+                "addresses": [r.address for r in rows],
+                "attempt": attempt,
+                "sent": sent or [],
+                "now": timezone.now(),
+            },
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -374,10 +387,12 @@ def send_batch(limit: int | None = None) -> SendReport:
         report.skipped = len(outcome.skipped)
     transport = mail.transport()
     chunk_size = max(1, settings.EBOX_NOTIFICATION_CHUNK)
+    accepted: list[int] = []  # sent, not yet recorded: recorded with the next chunk's mark
     try:
         for start in range(0, len(to_send), chunk_size):
             chunk = to_send[start : start + chunk_size]
-            owned = _mark_sending(attempt, chunk)
+            owned = _mark_sending(attempt, chunk, sent=accepted)
+            accepted = []
             outcome = _Outcome()
             lost: str | None = None
             for row in chunk:
@@ -397,11 +412,13 @@ def send_batch(limit: int | None = None) -> SendReport:
                 except mail.TransientError as exc:
                     outcome.retry.append((row, str(exc)))
                 else:
-                    outcome.sent.append(row.id)
-            _record(attempt, outcome)
-            report.sent += len(outcome.sent)
+                    accepted.append(row.id)
+            report.sent += len(accepted)
             report.retried += len(outcome.retry)
             report.failed += len(outcome.failed)
+            if outcome.retry or outcome.failed:
+                outcome.sent, accepted = accepted, []
+                _record(attempt, outcome)
             if lost is not None:
                 rest = to_send[start + chunk_size :]
                 if rest:
@@ -409,6 +426,8 @@ def send_batch(limit: int | None = None) -> SendReport:
                     report.retried += len(rest)
                 logger.warning("SMTP unavailable (%s): %d e-mail(s) will be retried", lost, report.retried)
                 break
+        if accepted:
+            _record(attempt, _Outcome(sent=accepted))
     finally:
         transport.close()
     return report
