@@ -139,7 +139,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "inter
 CELERY_BEAT_SCHEDULE = {
     "redispatch-pending-work": {"task": "mailbox.redispatch_pending", "schedule": timedelta(seconds=30)},
     # Notification e-mails whose retry time or digest window has come, and claims a dead worker left.
-    "send-due-notifications": {"task": "mailbox.send_due_notifications", "schedule": timedelta(seconds=30)},
+    "send-due-notifications": {
+        "task": "mailbox.send_due_notifications",
+        # Seconds between two looks for due notification e-mails (one indexed query when there are none).
+        "schedule": timedelta(seconds=env.int("EBOX_NOTIFICATION_POLL_SECONDS", default=10)),
+    },
     "queue-reminders": {"task": "mailbox.queue_reminders", "schedule": crontab(hour=8, minute=0)},
 }
 # Work older than this without progress is dispatched again by beat.

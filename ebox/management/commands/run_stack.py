@@ -36,7 +36,15 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_demo")
         # EBOX_DEV_MAIL_VIEW: the e-mails the SMTP sink receives are readable at /dev/mail/.
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PUBLIC_URL=f"http://{host}:{port}", EBOX_DEV_MAIL_VIEW="1")
+        # A short digest window, so that each demo publication's e-mail shows there within seconds.
+        env = dict(
+            os.environ,
+            PYTHONUNBUFFERED="1",
+            PUBLIC_URL=f"http://{host}:{port}",
+            EBOX_DEV_MAIL_VIEW="1",
+            EBOX_NOTIFICATION_WINDOW_SECONDS=os.environ.get("EBOX_NOTIFICATION_WINDOW_SECONDS", "10"),
+            EBOX_NOTIFICATION_POLL_SECONDS=os.environ.get("EBOX_NOTIFICATION_POLL_SECONDS", "2"),
+        )
         python = sys.executable
         specs = [
             ("smtp", [python, "manage.py", "mail_sink"]),
