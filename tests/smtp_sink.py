@@ -44,6 +44,8 @@ class Handler:
     reject_with: str | None = None
     # Recipients refused at RCPT with a 550.
     refused: set[str] = field(default_factory=set)
+    # Store the first message, then drop the connection without replying.
+    drop_after_first: bool = False
     # Store the first message, then hold the reply until this event is set (a "slow 250").
     hold_first: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -60,6 +62,9 @@ class Handler:
         with self.lock:
             self.received.append(Received(list(envelope.rcpt_tos), envelope.original_content or envelope.content))
             first = len(self.received) == 1
+        if first and self.drop_after_first:
+            server.transport.close()
+            return "250 OK"  # never reaches the client
         if first and self.hold_first is not None:
             while not self.hold_first.is_set():
                 await asyncio.sleep(0.05)

@@ -281,3 +281,22 @@ def test_the_pipelined_smtp_dialogue_refuses_one_recipient_and_goes_on(sink):
     transport.close()
     assert [r.rcpt for r in sink.received] == [["first@example.be"], ["second@example.be"]]
     assert b"\r\n.a line starting with a dot\r\n" in sink.received[0].data
+
+
+def test_a_connection_lost_after_the_whole_message_is_recorded_uncertain_not_resent(publish, sink):
+    a, b = CitizenFactory(activated=True), CitizenFactory(activated=True)
+    publish(a.national_number)
+    publish(b.national_number)
+    sink.handler.drop_after_first = True
+
+    report = notifications.send_due()
+
+    assert (report.sent, report.retried) == (0, 1)
+    statuses = sorted(EmailNotification.objects.values_list("status", flat=True))
+    assert statuses == ["pending", "uncertain"]
+    uncertain = EmailNotification.objects.get(status="uncertain")
+    assert "not resent" in uncertain.last_error
+    EmailNotification.objects.filter(status="pending").update(execute_after=timezone.now())
+    assert notifications.send_due().sent == 1
+    assert notifications.send_due().claimed == 0
+    assert sorted(r.rcpt[0] for r in sink.received) == sorted([a.email, b.email])

@@ -141,6 +141,10 @@ class ConnectionLost(TransientError):
     """The connection is gone: the e-mails not yet handed over must wait for another attempt."""
 
 
+class Uncertain(ConnectionLost):
+    """The connection was lost after the whole message was sent, before the server's reply."""
+
+
 def _classify(exc: Exception) -> Exception:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(exc.recipients.values()))
@@ -187,40 +191,49 @@ class SmtpTransport:
             raise _classify(exc) from exc
 
     def send(self, to: str, data: bytes) -> None:
+        """Hand one e-mail over; raises PermanentError, TransientError, ConnectionLost or Uncertain."""
         if self.connection is None:
             self.open()
+        body = _LEADING_DOT.sub(b"..", data)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        body_sent = False
         try:
-            if self.pipelining:
-                self._send_pipelined(to, data)
-            else:
-                self.connection.sendmail(self.sender, [to], data)
+            self._start_transaction(to)
+            self.connection.send(body + b".\r\n")
+            body_sent = True
+            code, reply = self.connection.getreply()
         except (smtplib.SMTPException, OSError) as exc:
             error = _classify(exc)
             if isinstance(error, ConnectionLost):
                 self._drop()
+                if body_sent:
+                    # The server has the whole message and may have queued it: sending again could
+                    # make a duplicate, so this e-mail is recorded as uncertain instead.
+                    raise Uncertain(f"connection lost before the reply to the end of the message: {error}") from exc
             raise error from exc
-
-    def _send_pipelined(self, to: str, data: bytes) -> None:
-        """MAIL, RCPT and DATA in one packet (RFC 2920): two round trips per e-mail instead of four."""
-        connection = self.connection
-        connection.send(f"MAIL FROM:<{self.sender}>\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode("ascii"))
-        mail_reply = connection.getreply()
-        rcpt_reply = connection.getreply()
-        data_reply = connection.getreply()
-        if data_reply[0] != 354:
-            connection.rset()
-            if mail_reply[0] != 250:
-                raise smtplib.SMTPSenderRefused(*mail_reply, self.sender)
-            if rcpt_reply[0] not in (250, 251):
-                raise smtplib.SMTPRecipientsRefused({to: rcpt_reply})
-            raise smtplib.SMTPDataError(*data_reply)
-        body = _LEADING_DOT.sub(b"..", data)
-        if not body.endswith(b"\r\n"):
-            body += b"\r\n"
-        connection.send(body + b".\r\n")
-        code, reply = connection.getreply()
         if code != 250:
-            raise smtplib.SMTPDataError(code, reply)
+            raise _classify(smtplib.SMTPDataError(code, reply))
+
+    def _start_transaction(self, to: str) -> None:
+        """MAIL, RCPT, DATA up to the 354. With PIPELINING (RFC 2920) the three go in one packet:
+        two round trips per e-mail instead of four."""
+        connection = self.connection
+        if self.pipelining:
+            connection.send(f"MAIL FROM:<{self.sender}>\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode("ascii"))
+            mail_reply, rcpt_reply, data_reply = (connection.getreply() for _ in range(3))
+        else:
+            mail_reply = connection.mail(self.sender)
+            rcpt_reply = connection.rcpt(to) if mail_reply[0] == 250 else (503, b"")
+            data_reply = connection.docmd("DATA") if rcpt_reply[0] in (250, 251) else (503, b"")
+        if data_reply[0] == 354:
+            return
+        connection.rset()
+        if mail_reply[0] != 250:
+            raise smtplib.SMTPSenderRefused(*mail_reply, self.sender)
+        if rcpt_reply[0] not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({to: rcpt_reply})
+        raise smtplib.SMTPDataError(*data_reply)
 
     def _drop(self) -> None:
         if self.connection is not None:

@@ -202,6 +202,7 @@ class _Outcome:
     sent: list[int] = field(default_factory=list)
     retry: list[tuple[_Claimed, str]] = field(default_factory=list)
     failed: list[tuple[_Claimed, str]] = field(default_factory=list)
+    uncertain: list[tuple[_Claimed, str]] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
 
 
@@ -338,6 +339,17 @@ def _record(attempt: uuid.UUID, outcome: _Outcome) -> None:
                     "attempt": attempt,
                 },
             )
+        if outcome.uncertain:
+            cursor.execute(
+                "UPDATE mailbox_emailnotification AS n SET status = 'uncertain', last_error = v.error "
+                "FROM unnest(%(ids)s::bigint[], %(errors)s::text[]) AS v(id, error) "
+                "WHERE n.id = v.id AND n.attempt_id = %(attempt)s AND n.status IN ('claimed', 'sending', 'uncertain')",
+                {
+                    "ids": [r.id for r, _ in outcome.uncertain],
+                    "errors": [f"{e} (not resent, to never send it twice)"[:500] for _, e in outcome.uncertain],
+                    "attempt": attempt,
+                },
+            )
         if failed:
             cursor.execute(
                 "UPDATE mailbox_emailnotification AS n SET status = 'failed', failed_at = %(now)s, "
@@ -405,6 +417,10 @@ def send_batch(limit: int | None = None) -> SendReport:
                     _hand_over(transport, row)
                 except mail.PermanentError as exc:
                     outcome.failed.append((row, str(exc)))
+                except mail.Uncertain as exc:
+                    # Maybe delivered: not resent (at most once), recorded for operators.
+                    lost = str(exc)
+                    outcome.uncertain.append((row, lost))
                 except mail.ConnectionLost as exc:
                     # Nothing after this one is handed over: the server is gone or going.
                     lost = str(exc)
@@ -416,7 +432,7 @@ def send_batch(limit: int | None = None) -> SendReport:
             report.sent += len(accepted)
             report.retried += len(outcome.retry)
             report.failed += len(outcome.failed)
-            if outcome.retry or outcome.failed:
+            if outcome.retry or outcome.failed or outcome.uncertain:
                 outcome.sent, accepted = accepted, []
                 _record(attempt, outcome)
             if lost is not None:
