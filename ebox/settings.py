@@ -275,7 +275,7 @@ EBOX_NOTIFICATION_WINDOW = timedelta(seconds=env.int("EBOX_NOTIFICATION_WINDOW_S
 # Rows one worker claims at once (one SMTP connection, templates rendered once per language and sender).
 EBOX_NOTIFICATION_BATCH = env.int("EBOX_NOTIFICATION_BATCH", default=500)
 # E-mails handed to SMTP between two progress records: at most this many are "uncertain" after a crash.
-EBOX_NOTIFICATION_CHUNK = env.int("EBOX_NOTIFICATION_CHUNK", default=10)
+EBOX_NOTIFICATION_CHUNK = env.int("EBOX_NOTIFICATION_CHUNK", default=20)
 # Claims (attempts) before an e-mail that keeps failing is recorded as failed.
 EBOX_NOTIFICATION_MAX_ATTEMPTS = env.int("EBOX_NOTIFICATION_MAX_ATTEMPTS", default=10)
 # Exponential backoff after a transient SMTP failure: base * 2^(attempt-1), capped, with jitter.
