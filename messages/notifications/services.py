@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -235,8 +236,6 @@ _names_loaded_at = 0.0
 
 def _organisation_names(ids: set[int]) -> dict[int, dict]:
     global _names_loaded_at
-    import time
-
     if time.monotonic() - _names_loaded_at > 60:
         _names.clear()
         _names_loaded_at = time.monotonic()
@@ -574,5 +573,5 @@ def queue_reminders(now: dt.datetime | None = None, batch: int = 50_000) -> dict
             if len(items) < batch:
                 break
     if queued:
-        dispatch_sending()
+        transaction.on_commit(dispatch_sending)
     return counts
