@@ -300,3 +300,17 @@ def test_a_connection_lost_after_the_whole_message_is_recorded_uncertain_not_res
     assert notifications.send_due().sent == 1
     assert notifications.send_due().claimed == 0
     assert sorted(r.rcpt[0] for r in sink.received) == sorted([a.email, b.email])
+
+
+def test_other_email_backends_get_the_same_email_through_djangos_mail_api(publish, citizen, settings):
+    from django.core import mail as django_mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    publish(citizen.national_number, registered_mail=True, subject={"fr": "SUBJECT-MARKER-LOCMEM"})
+    assert notifications.send_due().sent == 1
+    (sent,) = django_mail.outbox
+    assert sent.to == [citizen.email]
+    assert sent.subject == "Un envoi recommandé dans votre eBox"
+    assert sent.extra_headers["Message-ID"].startswith("<notification.")
+    assert "SUBJECT-MARKER-LOCMEM" not in sent.body + sent.alternatives[0][0]
+    assert EmailNotification.objects.get().status == "sent"

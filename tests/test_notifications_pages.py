@@ -20,3 +20,18 @@ def test_the_development_mail_view_is_accessible(live_server, page, settings, db
     page.wait_for_url(f"**/dev/mail/{name}/")
     assert page.frame_locator("iframe").locator("text=SPF Finances").count() == 1
     assert_accessible(page)
+
+
+@pytest.mark.parametrize("language", ["fr", "nl", "de", "en"])
+def test_the_email_html_is_accessible(page, language):
+    from messages.notifications import mail
+
+    for digest in (
+        mail.Digest("new_mail", language, ("SPF Finances", "Ville de Bruxelles"), 2, 1),
+        mail.Digest("reminder", language, ("CPAS de Liège",), 3, 1, 1, 1, 1),
+    ):
+        rendered = mail.render(digest)
+        page.set_content(rendered.html)
+        assert page.locator("html").get_attribute("lang") == language
+        assert page.title() == rendered.subject
+        assert_accessible(page)
