@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import multiprocessing
 import os
 import shutil
@@ -184,10 +185,10 @@ def main() -> None:
     from citizens.models import Citizen
     from ebox.celery import app
     from ebox.embedded import stop_postgres, stop_redis
-    from messages.models import EmailNotification
+    from messages.models import EmailNotification, Message, MessageContent, MessageEvent
     from messages.notifications import mail
     from messages.notifications import services as notifications
-    from senders.models import Organisation
+    from senders.models import MessageType, Organisation, SenderApplication
 
     worker = None
     try:
@@ -231,10 +232,46 @@ def main() -> None:
             batch_size=5000,
         )
         ids = list(Citizen.objects.order_by("id").values_list("id", flat=True))
+        # One message per citizen (sharing one content: the bench is about e-mails, not encryption),
+        # so that each e-mail sent also writes the `notified` event of the message it announces.
+        application = SenderApplication.objects.create(
+            organisation=organisations[0], application_id="bench", name={"fr": "bench"}
+        )
+        message_type = MessageType.objects.create(
+            organisation=organisations[0], message_type_id="bench", name={"fr": "bench"}
+        )
+        content = MessageContent.objects.create(
+            sender_organisation=organisations[0], kek_id="bench", wrapped_key=b"-", subject_ct=b"-"
+        )
+        messages = Message.objects.bulk_create(
+            [
+                Message(
+                    content=content,
+                    sender_organisation=organisations[cid % 2],
+                    sender_application=application,
+                    message_type=message_type,
+                    recipient_id=f"{n:011d}",
+                    citizen_id=cid,
+                    registered_mail=cid % 10 == 0,
+                    channel="digital",
+                    status="sealed",
+                    received_at=now,
+                    sealed_at=now,
+                    expires_at=now + dt.timedelta(days=365),
+                )
+                for n, cid in enumerate(ids)
+            ],
+            batch_size=5000,
+        )
         started = time.perf_counter()
-        for start in range(0, len(ids), 500):
+        for start in range(0, len(messages), 500):
             with transaction.atomic():
-                items = [(cid, organisations[cid % 2].id, cid % 10 == 0, None) for cid in ids[start : start + 500]]
+                # The statement seal_messages runs for each batch it seals (owe_new_mail, without
+                # its after-commit dispatch: the timed part below starts the sending).
+                items = [
+                    (m.citizen_id, m.sender_organisation_id, m.registered_mail, None, m.id)
+                    for m in messages[start : start + 500]
+                ]
                 notifications._owe("new_mail", items, notifications._new_mail_windows(timezone.now()), timezone.now())
         owe_rate = len(ids) / (time.perf_counter() - started)
         print(f"owed (the upsert sealing runs)             : {owe_rate:8.0f} rows/s")
@@ -288,6 +325,7 @@ def main() -> None:
         print(
             f"rows recorded sent: {rows_sent}/{args.emails}; e-mails received: {sent} (duplicates: {sent - rows_sent})"
         )
+        print(f"`notified` events written: {MessageEvent.objects.filter(kind='notified').count()}")
         print(f"chunk (EBOX_NOTIFICATION_CHUNK): {os.environ.get('EBOX_NOTIFICATION_CHUNK', '20')}")
         print(f"target >= 2000 e-mails/s: {'met' if rate >= 2000 else 'NOT met'}")
     finally:

@@ -224,6 +224,8 @@ class EmailNotification(models.Model):
     message_count = models.PositiveIntegerField(default=0)
     registered_count = models.PositiveIntegerField(default=0)
     organisation_ids = ArrayField(models.BigIntegerField(), default=list)
+    # The messages this e-mail announces: each gets a `notified` event when it is sent.
+    message_ids = ArrayField(models.UUIDField(), default=list)
     # Reminders: how many messages each reason covers.
     unread_registered_count = models.PositiveIntegerField(default=0)
     expiring_count = models.PositiveIntegerField(default=0)

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from messages import services as message_services
-from messages.models import EmailNotification, NotificationReminder
+from messages.models import EmailNotification, MessageEvent, NotificationReminder
 from messages.notifications import mail
 from messages.notifications import services as notifications
 from messages.notifications.selectors import citizens_notification_problem
@@ -46,6 +46,7 @@ def test_sealing_owes_one_email_per_citizen_and_only_to_activated_verified_citiz
     row = EmailNotification.objects.get()
     assert row.citizen == citizen
     assert row.kind == "new_mail"
+    assert sorted(row.message_ids) == sorted(m.id for m in messages[:4])
     assert (row.message_count, row.registered_count) == (4, 1)
     assert row.organisation_ids == [organisation.id]
     assert row.status == "pending"
@@ -84,6 +85,7 @@ def test_an_email_refused_for_good_is_recorded_and_shown_to_the_citizen(publish,
     report = notifications.send_due()
 
     assert (report.sent, report.failed) == (0, 1)
+    assert not MessageEvent.objects.filter(kind="notified").exists()
     row = EmailNotification.objects.get()
     assert row.status == "failed"
     assert row.last_error.startswith("550")
@@ -121,6 +123,9 @@ def test_a_transient_failure_is_retried_later_with_backoff_then_sent_once(publis
     row.refresh_from_db()
     assert (row.status, row.attempts, row.last_error) == ("sent", 2, "")
     assert len(sink.received) == 1
+    (event,) = MessageEvent.objects.filter(kind="notified")
+    assert event.message_id == row.message_ids[0]
+    assert event.detail == {"notification": row.id, "email": "new_mail"}
 
 
 def test_attempts_are_bounded(publish, citizen, settings):

@@ -80,6 +80,7 @@ def test_the_email_arrives_in_the_citizens_language_without_any_content(
     assert wait_until(lambda: statuses() == ["sent"])
     time.sleep(1)
     assert len(sink.received) == 1  # nobody else: the German citizen has not activated eBox
+    assert message.events.filter(kind="notified").count() == 1  # the proof that the citizen was told
 
 
 def test_three_messages_in_one_window_make_one_email_and_a_later_one_waits(
@@ -131,6 +132,7 @@ def test_each_reminder_is_sent_once(celery_worker_factory, sink, publish):
     time.sleep(3)
     assert len(sink.received) == 1
     assert citizen.messages.get(id=registered.id).reminders.count() == 1
+    assert registered.events.filter(kind="notified", detail__email="reminder").count() == 1
 
 
 def test_smtp_down_then_up_sends_once(celery_worker_factory, publish, citizen):

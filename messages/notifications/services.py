@@ -47,8 +47,8 @@ logger = logging.getLogger(__name__)
 Status = EmailNotification.Status
 Kind = EmailNotification.Kind
 
-# (citizen id, organisation id, registered mail?, reminder reason or None): one per message.
-Item = tuple[int, int, bool, str | None]
+# (citizen id, organisation id, registered mail?, reminder reason or None, message id): one per message.
+Item = tuple[int, int, bool, str | None, uuid.UUID]
 
 
 # --- What is owed -------------------------------------------------------------------
@@ -56,12 +56,14 @@ Item = tuple[int, int, bool, str | None]
 _OWE_SQL = """
 WITH item AS (
     SELECT * FROM unnest(%(citizens)s::bigint[], %(organisations)s::bigint[], %(registered)s::boolean[],
-                         %(reasons)s::text[]) AS t(citizen_id, organisation_id, registered, reason)
+                         %(reasons)s::text[], %(messages)s::uuid[])
+                  AS t(citizen_id, organisation_id, registered, reason, message_id)
 ), per_citizen AS (
     SELECT i.citizen_id,
            count(*) AS message_count,
            count(*) FILTER (WHERE i.registered) AS registered_count,
            array_agg(DISTINCT i.organisation_id ORDER BY i.organisation_id) AS organisation_ids,
+           array_agg(i.message_id) AS message_ids,
            count(*) FILTER (WHERE i.reason = 'registered') AS unread_registered_count,
            count(*) FILTER (WHERE i.reason = 'expiring') AS expiring_count,
            count(*) FILTER (WHERE i.reason = 'payment') AS payment_due_count
@@ -70,17 +72,18 @@ WITH item AS (
     GROUP BY i.citizen_id
 ), upserted AS (
     INSERT INTO mailbox_emailnotification AS n (citizen_id, kind, window_start, status, message_count, registered_count,
-        organisation_ids, unread_registered_count, expiring_count, payment_due_count, execute_after, attempts,
+        organisation_ids, message_ids, unread_registered_count, expiring_count, payment_due_count, execute_after, attempts,
         to_address, last_error, created_at)
     -- Ordered by citizen so that two concurrent sealers lock rows in the same order (no deadlock).
     SELECT citizen_id, %(kind)s, %(window)s, 'pending', message_count, registered_count, organisation_ids,
-           unread_registered_count, expiring_count, payment_due_count, %(execute_after)s, 0, '', '', %(now)s
+           message_ids, unread_registered_count, expiring_count, payment_due_count, %(execute_after)s, 0, '', '', %(now)s
     FROM per_citizen ORDER BY citizen_id
     ON CONFLICT (citizen_id, kind, window_start) DO UPDATE SET
         message_count = n.message_count + EXCLUDED.message_count,
         registered_count = n.registered_count + EXCLUDED.registered_count,
         organisation_ids = ARRAY(SELECT DISTINCT o FROM unnest(n.organisation_ids || EXCLUDED.organisation_ids) AS o
                                  ORDER BY o),
+        message_ids = n.message_ids || EXCLUDED.message_ids,
         unread_registered_count = n.unread_registered_count + EXCLUDED.unread_registered_count,
         expiring_count = n.expiring_count + EXCLUDED.expiring_count,
         payment_due_count = n.payment_due_count + EXCLUDED.payment_due_count
@@ -118,6 +121,7 @@ def _owe(kind: str, items: Sequence[Item], windows: Iterable[tuple[dt.datetime, 
                     "organisations": [i[1] for i in items],
                     "registered": [i[2] for i in items],
                     "reasons": [i[3] for i in items],
+                    "messages": [i[4] for i in items],
                     "kind": kind,
                     "window": window,
                     "execute_after": execute_after,
@@ -145,7 +149,7 @@ def owe_new_mail(messages: Sequence[Message]) -> int:
     One statement per call: one row per citizen and window, whatever the number of messages.
     Only activated citizens with a verified address are owed anything. Sending starts after commit.
     """
-    items = [(m.citizen_id, m.sender_organisation_id, m.registered_mail, None) for m in messages if m.citizen_id]
+    items = [(m.citizen_id, m.sender_organisation_id, m.registered_mail, None, m.id) for m in messages if m.citizen_id]
     if not items:
         return 0
     now = timezone.now()
@@ -267,17 +271,32 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=random.uniform(delay / 2, delay))
 
 
-_MARK_SENDING_SQL = """
+# Rows the SMTP server accepted become `sent`, and each message they announce gets a `notified`
+# event (the proof that the citizen was told), in the same statement.
+_SENT_CTE = """
 WITH sent AS (
-    -- The previous chunk's outcome, recorded in the same round trip.
     UPDATE mailbox_emailnotification SET status = 'sent', sent_at = %(now)s, last_error = ''
     WHERE id = ANY(%(sent)s::bigint[]) AND attempt_id = %(attempt)s AND status IN ('claimed', 'sending', 'uncertain')
+    RETURNING id, kind, message_ids
+), events AS (
+    INSERT INTO mailbox_messageevent (message_id, kind, at, actor, detail)
+    SELECT m.message_id, 'notified', %(now)s, 'platform', jsonb_build_object('notification', sent.id, 'email', sent.kind)
+    FROM sent CROSS JOIN LATERAL unnest(sent.message_ids) AS m(message_id)
+    -- A message removed meanwhile (retention) has nothing to prove.
+    WHERE EXISTS (SELECT 1 FROM mailbox_message WHERE id = m.message_id)
 )
+"""
+
+# The previous chunk's outcome is recorded in the same round trip as the next chunk's mark.
+_MARK_SENDING_SQL = (
+    _SENT_CTE
+    + """
 UPDATE mailbox_emailnotification AS n SET status = 'sending', to_address = v.address
 FROM unnest(%(ids)s::bigint[], %(addresses)s::text[]) AS v(id, address)
 WHERE n.id = v.id AND n.attempt_id = %(attempt)s AND n.status = 'claimed'
 RETURNING n.id
 """
+)
 
 
 def _mark_sending(attempt: uuid.UUID, rows: list[_Claimed], sent: list[int] | None = None) -> set[int]:
@@ -313,10 +332,9 @@ def _record(attempt: uuid.UUID, outcome: _Outcome) -> None:
             retry.append((row, error))
     with transaction.atomic(), connection.cursor() as cursor:
         if outcome.sent:
+            # The chunk statement with no next chunk to mark.
             cursor.execute(
-                "UPDATE mailbox_emailnotification SET status = 'sent', sent_at = %(now)s, last_error = '' "
-                "WHERE id = ANY(%(ids)s) AND attempt_id = %(attempt)s AND status IN ('claimed', 'sending', 'uncertain')",
-                {"ids": outcome.sent, "now": now, "attempt": attempt},
+                _MARK_SENDING_SQL, {"sent": outcome.sent, "now": now, "attempt": attempt, "ids": [], "addresses": []}
             )
         if outcome.skipped:
             cursor.execute(
@@ -526,7 +544,7 @@ WITH candidate AS (
     ON CONFLICT (message_id, kind) DO NOTHING
     RETURNING message_id
 )
-SELECT m.citizen_id, m.sender_organisation_id, m.registered_mail
+SELECT m.citizen_id, m.sender_organisation_id, m.registered_mail, m.id
 FROM recorded JOIN mailbox_message m ON m.id = recorded.message_id
 """
 
@@ -566,7 +584,7 @@ def queue_reminders(now: dt.datetime | None = None, batch: int = 50_000) -> dict
         while True:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(_REMINDER_SQL.format(condition=condition), params | {"kind": kind.value})
-                items = [(c, o, r, kind.value) for c, o, r in cursor.fetchall()]
+                items = [(c, o, r, kind.value, m) for c, o, r, m in cursor.fetchall()]
                 if items:
                     queued |= bool(_owe(Kind.REMINDER, items, _day_windows(now), now))
             counts[kind.value] += len(items)
