@@ -319,3 +319,17 @@ def test_other_email_backends_get_the_same_email_through_djangos_mail_api(publis
     assert sent.extra_headers["Message-ID"].startswith("<notification.")
     assert "SUBJECT-MARKER-LOCMEM" not in sent.body + sent.alternatives[0][0]
     assert EmailNotification.objects.get().status == "sent"
+
+
+def test_an_email_whose_messages_were_all_read_meanwhile_is_skipped(publish, citizen, sink):
+    first = publish(citizen.national_number)
+    second = publish(citizen.national_number)
+    message_services.mark_read(first, actor="citizen")
+    assert notifications.send_due().sent == 1  # one of the two is still unread
+    EmailNotification.objects.update(status="pending", execute_after=timezone.now())
+    message_services.mark_read(second, actor="citizen")
+    report = notifications.send_due()
+    assert (report.sent, report.skipped) == (0, 1)
+    row = EmailNotification.objects.get()
+    assert row.status == "skipped" and "read already" in row.last_error
+    assert len(sink.received) == 1

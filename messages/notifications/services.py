@@ -208,7 +208,7 @@ class _Outcome:
     retry: list[tuple[_Claimed, str]] = field(default_factory=list)
     failed: list[tuple[_Claimed, str]] = field(default_factory=list)
     uncertain: list[tuple[_Claimed, str]] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
 _CLAIM_SQL = """
@@ -338,10 +338,14 @@ def _record(attempt: uuid.UUID, outcome: _Outcome) -> None:
             )
         if outcome.skipped:
             cursor.execute(
-                "UPDATE mailbox_emailnotification SET status = 'skipped', "
-                "last_error = 'no activated eBox with a verified address' WHERE id = ANY(%(ids)s) "
-                "AND attempt_id = %(attempt)s AND status IN ('claimed', 'sending', 'uncertain')",
-                {"ids": outcome.skipped, "attempt": attempt},
+                "UPDATE mailbox_emailnotification AS n SET status = 'skipped', last_error = v.reason "
+                "FROM unnest(%(ids)s::bigint[], %(reasons)s::text[]) AS v(id, reason) "
+                "WHERE n.id = v.id AND n.attempt_id = %(attempt)s AND n.status IN ('claimed', 'sending', 'uncertain')",
+                {
+                    "ids": [i for i, _ in outcome.skipped],
+                    "reasons": [r for _, r in outcome.skipped],
+                    "attempt": attempt,
+                },
             )
         if retry:
             cursor.execute(
@@ -385,6 +389,22 @@ def _record(attempt: uuid.UUID, outcome: _Outcome) -> None:
         logger.warning("notification %s failed permanently: %s", row.id, error)
 
 
+_ALREADY_READ_SQL = """
+SELECT n.id FROM mailbox_emailnotification n
+WHERE n.id = ANY(%(ids)s::bigint[]) AND cardinality(n.message_ids) > 0
+  AND NOT EXISTS (SELECT 1 FROM mailbox_message m WHERE m.id = ANY(n.message_ids) AND m.read_at IS NULL)
+"""
+
+
+def _already_read(ids: list[int]) -> set[int]:
+    """The new-mail e-mails whose messages have all been read since (one query per batch)."""
+    if not ids:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(_ALREADY_READ_SQL, {"ids": ids})
+        return {row[0] for row in cursor.fetchall()}
+
+
 def send_batch(limit: int | None = None) -> SendReport:
     """Claim up to `limit` due rows and send them over one SMTP connection."""
     limit = limit or settings.EBOX_NOTIFICATION_BATCH
@@ -400,13 +420,18 @@ def send_batch(limit: int | None = None) -> SendReport:
         )
     }
     names = _organisation_names({o for r in rows for o in r.organisation_ids})
+    already_read = _already_read([r.id for r in rows if r.kind == Kind.NEW_MAIL])
     to_send: list[_Claimed] = []
     outcome = _Outcome()
     for row in rows:
         citizen = citizens.get(row.citizen_id)
         # The citizen may have deactivated or changed address since the row was written.
         if citizen is None or not (citizen.activated_at and citizen.email_verified_at and citizen.email):
-            outcome.skipped.append(row.id)
+            outcome.skipped.append((row.id, "no activated eBox with a verified address"))
+            continue
+        # Or read everything it announces already (a later window): nothing new to announce.
+        if row.id in already_read:
+            outcome.skipped.append((row.id, "every message it announced was read already"))
             continue
         row.address = citizen.email
         row.rendered = mail.render(_digest(row, citizen.preferred_language or settings.LANGUAGE_CODE, names))
