@@ -272,7 +272,7 @@ def main() -> None:
                     (m.citizen_id, m.sender_organisation_id, m.registered_mail, None, m.id)
                     for m in messages[start : start + 500]
                 ]
-                notifications._owe("new_mail", items, notifications._new_mail_windows(timezone.now()), timezone.now())
+                notifications.owe("new_mail", items, notifications._new_mail_windows(timezone.now()), timezone.now())
         owe_rate = len(ids) / (time.perf_counter() - started)
         print(f"owed (the upsert sealing runs)             : {owe_rate:8.0f} rows/s")
 

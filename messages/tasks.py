@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from messages import services
+from messages.notifications import reminders
 from messages.notifications import services as notification_services
 
 
@@ -38,4 +39,4 @@ def send_due_notifications() -> int:
 
 @shared_task(name="mailbox.queue_reminders")
 def queue_reminders() -> dict:
-    return notification_services.queue_reminders()
+    return reminders.queue_reminders()

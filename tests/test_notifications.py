@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from messages import services as message_services
 from messages.models import EmailNotification, MessageEvent, NotificationReminder
-from messages.notifications import mail
+from messages.notifications import mail, reminders
 from messages.notifications import services as notifications
 from messages.notifications.selectors import citizens_notification_problem
 from tests.factories import CitizenFactory
@@ -207,7 +207,7 @@ def test_reminders_are_chosen_by_their_rules_and_queued_once(publish, citizen, o
     type(old_registered).objects.filter(id=expiring_later.id).update(expires_at=now + dt.timedelta(days=20))
     EmailNotification.objects.all().delete()
 
-    counts = notifications.queue_reminders()
+    counts = reminders.queue_reminders()
 
     assert counts == {"registered": 1, "expiring": 1, "payment": 1}
     recorded = set(NotificationReminder.objects.values_list("message_id", "kind"))
@@ -215,7 +215,7 @@ def test_reminders_are_chosen_by_their_rules_and_queued_once(publish, citizen, o
     row = EmailNotification.objects.get()
     assert row.kind == "reminder"
     assert (row.unread_registered_count, row.expiring_count, row.payment_due_count) == (1, 1, 1)
-    assert notifications.queue_reminders() == {"registered": 0, "expiring": 0, "payment": 0}
+    assert reminders.queue_reminders() == {"registered": 0, "expiring": 0, "payment": 0}
     assert EmailNotification.objects.count() == 1
     assert recent_registered.id not in {m for m, _ in recorded} and payment_later.id not in {m for m, _ in recorded}
 

@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from citizens.models import Citizen
-from messages.models import EmailNotification, Message, NotificationReminder
+from messages.models import EmailNotification, Message
 from messages.notifications import mail
 from senders.models import Organisation
 
@@ -103,7 +103,7 @@ def window_start(at: dt.datetime, length: dt.timedelta | None = None) -> dt.date
     return dt.datetime.fromtimestamp(stamp - stamp % seconds, tz=dt.UTC)
 
 
-def _owe(kind: str, items: Sequence[Item], windows: Iterable[tuple[dt.datetime, dt.datetime]], now: dt.datetime) -> int:
+def owe(kind: str, items: Sequence[Item], windows: Iterable[tuple[dt.datetime, dt.datetime]], now: dt.datetime) -> int:
     """Upsert one row per eligible citizen into the first window still pending; returns rows touched.
 
     `windows` yields (window start, execute after): the current window first, then the next ones
@@ -153,7 +153,7 @@ def owe_new_mail(messages: Sequence[Message]) -> int:
     if not items:
         return 0
     now = timezone.now()
-    touched = _owe(Kind.NEW_MAIL, items, _new_mail_windows(now), now)
+    touched = owe(Kind.NEW_MAIL, items, _new_mail_windows(now), now)
     if touched:
         transaction.on_commit(dispatch_sending)
     return touched
@@ -551,70 +551,3 @@ def requeue(ids: Iterable[int]) -> int:
     if updated:
         transaction.on_commit(dispatch_sending)
     return updated
-
-
-# --- Reminders ----------------------------------------------------------------------
-
-_REMINDER_SQL = """
-WITH candidate AS (
-    SELECT m.id FROM mailbox_message m JOIN citizens_citizen c ON c.id = m.citizen_id
-    WHERE m.status = 'sealed' AND m.hidden_at IS NULL
-      AND c.activated_at IS NOT NULL AND c.email_verified_at IS NOT NULL AND c.email <> ''
-      AND {condition}
-      AND NOT EXISTS (SELECT 1 FROM mailbox_notificationreminder r WHERE r.message_id = m.id AND r.kind = %(kind)s)
-    LIMIT %(limit)s
-), recorded AS (
-    INSERT INTO mailbox_notificationreminder (message_id, kind, queued_at)
-    SELECT id, %(kind)s, %(now)s FROM candidate
-    ON CONFLICT (message_id, kind) DO NOTHING
-    RETURNING message_id
-)
-SELECT m.citizen_id, m.sender_organisation_id, m.registered_mail, m.id
-FROM recorded JOIN mailbox_message m ON m.id = recorded.message_id
-"""
-
-_REMINDER_CONDITIONS = {
-    NotificationReminder.Kind.UNREAD_REGISTERED: (
-        "m.registered_mail AND m.read_at IS NULL AND m.sealed_at <= %(registered_before)s AND m.expires_at > %(now)s"
-    ),
-    NotificationReminder.Kind.EXPIRING: "m.read_at IS NULL AND m.expires_at > %(now)s AND m.expires_at <= %(expires_before)s",
-    NotificationReminder.Kind.PAYMENT_DUE: "m.payment_due_on >= %(today)s AND m.payment_due_on <= %(due_before)s",
-}
-
-
-def _day_windows(now: dt.datetime) -> Iterable[tuple[dt.datetime, dt.datetime]]:
-    today = timezone.localdate(now)
-    yield timezone.make_aware(dt.datetime.combine(today, dt.time.min)), now
-    for n in range(1, 4):
-        start = timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=n), dt.time.min))
-        yield start, start
-
-
-def queue_reminders(now: dt.datetime | None = None, batch: int = 50_000) -> dict[str, int]:
-    """The daily job: each reminder (message × reason) is recorded once and goes into one reminder
-    e-mail per citizen and day. Returns how many messages each reason covered."""
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    params = {
-        "now": now,
-        "today": today,
-        "registered_before": now - dt.timedelta(days=settings.EBOX_REMINDER_REGISTERED_AFTER_DAYS),
-        "expires_before": now + dt.timedelta(days=settings.EBOX_REMINDER_EXPIRING_WITHIN_DAYS),
-        "due_before": today + dt.timedelta(days=settings.EBOX_REMINDER_PAYMENT_WITHIN_DAYS),
-        "limit": batch,
-    }
-    counts = {kind.value: 0 for kind in NotificationReminder.Kind}
-    queued = False
-    for kind, condition in _REMINDER_CONDITIONS.items():
-        while True:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(_REMINDER_SQL.format(condition=condition), params | {"kind": kind.value})
-                items = [(c, o, r, kind.value, m) for c, o, r, m in cursor.fetchall()]
-                if items:
-                    queued |= bool(_owe(Kind.REMINDER, items, _day_windows(now), now))
-            counts[kind.value] += len(items)
-            if len(items) < batch:
-                break
-    if queued:
-        transaction.on_commit(dispatch_sending)
-    return counts
