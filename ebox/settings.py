@@ -156,6 +156,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ebox.sign_audit_checkpoint",
         "schedule": timedelta(seconds=env.int("EBOX_AUDIT_CHECKPOINT_SECONDS", default=60)),
     },
+    # Notification e-mails whose retry time or digest window has come, and claims a dead worker left.
+    "send-due-notifications": {
+        "task": "mailbox.send_due_notifications",
+        # Seconds between two looks for due notification e-mails (one indexed query when there are none).
+        "schedule": timedelta(seconds=env.int("EBOX_NOTIFICATION_POLL_SECONDS", default=10)),
+    },
+    "queue-reminders": {"task": "mailbox.queue_reminders", "schedule": crontab(hour=8, minute=0)},
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))
@@ -335,6 +342,28 @@ EBOX_NOTIFICATION_FAILURES_SELECTOR = env.str("EBOX_NOTIFICATION_FAILURES_SELECT
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:1025")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="eBox <noreply@ebox.example>")
+# Seconds before an SMTP connection attempt or command gives up.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+# Notification e-mails (see messages.notifications): at most one per citizen per digest window.
+EBOX_NOTIFICATION_WINDOW = timedelta(seconds=env.int("EBOX_NOTIFICATION_WINDOW_SECONDS", default=900))
+# Rows one worker claims at once (one SMTP connection, templates rendered once per language and sender).
+EBOX_NOTIFICATION_BATCH = env.int("EBOX_NOTIFICATION_BATCH", default=500)
+# E-mails handed to SMTP between two progress records: at most this many are "uncertain" after a crash.
+EBOX_NOTIFICATION_CHUNK = env.int("EBOX_NOTIFICATION_CHUNK", default=20)
+# Claims (attempts) before an e-mail that keeps failing is recorded as failed.
+EBOX_NOTIFICATION_MAX_ATTEMPTS = env.int("EBOX_NOTIFICATION_MAX_ATTEMPTS", default=10)
+# Exponential backoff after a transient SMTP failure: base * 2^(attempt-1), capped, with jitter.
+EBOX_NOTIFICATION_RETRY_BASE = timedelta(seconds=env.float("EBOX_NOTIFICATION_RETRY_BASE_SECONDS", default=30))
+EBOX_NOTIFICATION_RETRY_MAX = timedelta(seconds=env.float("EBOX_NOTIFICATION_RETRY_MAX_SECONDS", default=6 * 3600))
+# A claim without progress for this long belongs to a dead worker (must exceed a batch's send time).
+EBOX_NOTIFICATION_STALE_AFTER = timedelta(seconds=env.int("EBOX_NOTIFICATION_STALE_SECONDS", default=600))
+# Reminders: unread registered mail after this many days; unread messages expiring, payments due within.
+EBOX_REMINDER_REGISTERED_AFTER_DAYS = env.int("EBOX_REMINDER_REGISTERED_AFTER_DAYS", default=5)
+EBOX_REMINDER_EXPIRING_WITHIN_DAYS = env.int("EBOX_REMINDER_EXPIRING_WITHIN_DAYS", default=7)
+EBOX_REMINDER_PAYMENT_WITHIN_DAYS = env.int("EBOX_REMINDER_PAYMENT_WITHIN_DAYS", default=7)
+# The development mail view /dev/mail/ (e-mails the local SMTP sink wrote); never in production.
+EBOX_DEV_MAIL_VIEW = env.bool("EBOX_DEV_MAIL_VIEW", default=False)
 
 # --- Security -----------------------------------------------------------------
 

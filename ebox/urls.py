@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/v2/", include("citizens.api.urls")),
     path("api/v2/", include("messages.urls")),
     path("inbox/<uuid:message_id>/evidence.json", message_views.citizen_evidence, name="citizen-evidence"),
+    path("dev/mail/", include("ebox.devmail")),  # 404 unless DEBUG or EBOX_DEV_MAIL_VIEW
     path("", include("citizens.urls")),
     path("", include("ebox.public_urls")),
 ]

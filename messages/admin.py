@@ -1,8 +1,10 @@
 """Messages in the admin: metadata only. Content fields are never listed, shown or editable."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from messages.models import IntegrityIncident, Message, MessageEvent
+from messages.models import EmailNotification, IntegrityIncident, Message, MessageEvent
+from messages.notifications import services as notification_services
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -76,3 +78,60 @@ class IntegrityIncidentAdmin(admin.ModelAdmin):
     list_display = ["detected_at", "message", "detected_by", "reason", "resolved_at"]
     list_filter = ["detected_by", "resolved_at"]
     readonly_fields = ["detected_at", "message", "detected_by", "reason"]
+
+
+@admin.register(EmailNotification)
+class EmailNotificationAdmin(ReadOnlyAdmin):
+    """Notification e-mails: what was owed, sent, retried, refused or left uncertain. No content exists here."""
+
+    list_display = [
+        "id",
+        "citizen",
+        "kind",
+        "status",
+        "message_count",
+        "window_start",
+        "attempts",
+        "execute_after",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["citizen__national_number", "to_address"]
+    fields = [
+        "citizen",
+        "kind",
+        "status",
+        "window_start",
+        "message_count",
+        "registered_count",
+        "organisation_ids",
+        "unread_registered_count",
+        "expiring_count",
+        "payment_due_count",
+        "attempts",
+        "execute_after",
+        "attempt_id",
+        "claimed_at",
+        "sent_at",
+        "failed_at",
+        "to_address",
+        "last_error",
+        "created_at",
+    ]
+    readonly_fields = fields
+    list_select_related = ["citizen"]
+    show_full_result_count = False
+    actions = ["requeue"]
+
+    @admin.action(
+        description=_("Send again (failed or uncertain e-mails; an uncertain one may arrive twice)"),
+        permissions=["change"],
+    )
+    def requeue(self, request, queryset) -> None:
+        count = notification_services.requeue(queryset.values_list("id", flat=True))
+        self.message_user(request, _("%(count)d e-mail(s) queued again.") % {"count": count})
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Needed for the admin action; every field stays read-only.
+        return request.user.is_staff and request.user.has_perm("mailbox.change_emailnotification")

@@ -13,6 +13,7 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -214,3 +215,85 @@ class IntegritySweep(models.Model):
     checked = models.PositiveBigIntegerField(default=0, help_text=_("Messages checked in the current pass."))
     failed = models.PositiveBigIntegerField(default=0, help_text=_("Failures found in the current pass."))
     updated_at = models.DateTimeField(auto_now=True)
+
+
+# --- Notification e-mails --------------------------------------------------------
+
+
+class EmailNotification(models.Model):
+    """An e-mail owed to one citizen for one window: the outbox record, claimed with row locks.
+
+    One row per (citizen, kind, window): the unique constraint is what makes "one e-mail per
+    citizen and window" hold whatever the retries and duplicated tasks. It names the sending
+    organisations and counts messages; it never holds a subject, a body or an attachment.
+    """
+
+    class Kind(models.TextChoices):
+        NEW_MAIL = "new_mail", _("new mail")
+        REMINDER = "reminder", _("reminder")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")  # owed; sent when execute_after has passed
+        CLAIMED = "claimed", _("claimed")  # taken by a worker attempt, not yet handed to SMTP
+        SENDING = "sending", _("sending")  # handed to SMTP, outcome not yet recorded
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")  # permanent: refused (5xx) or attempts exhausted
+        UNCERTAIN = "uncertain", _("uncertain")  # the worker died after handing it to SMTP; not resent
+        SKIPPED = "skipped", _("skipped")  # deactivated or no verified address any more at send time
+
+    citizen = models.ForeignKey("citizens.Citizen", on_delete=models.CASCADE, related_name="email_notifications")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    window_start = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    message_count = models.PositiveIntegerField(default=0)
+    registered_count = models.PositiveIntegerField(default=0)
+    organisation_ids = ArrayField(models.BigIntegerField(), default=list)
+    # The messages this e-mail announces: each gets a `notified` event when it is sent.
+    message_ids = ArrayField(models.UUIDField(), default=list)
+    # Reminders: how many messages each reason covers.
+    unread_registered_count = models.PositiveIntegerField(default=0)
+    expiring_count = models.PositiveIntegerField(default=0)
+    payment_due_count = models.PositiveIntegerField(default=0)
+    execute_after = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The claim that owns the row: a worker only moves rows that still carry its attempt id.
+    attempt_id = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    to_address = models.EmailField(blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notification e-mail")
+        verbose_name_plural = _("notification e-mails")
+        constraints = [
+            models.UniqueConstraint(fields=["citizen", "kind", "window_start"], name="notification_once_per_window"),
+        ]
+        indexes = [
+            models.Index(fields=["execute_after"], condition=Q(status="pending"), name="notification_due"),
+            models.Index(
+                fields=["claimed_at"], condition=Q(status__in=["claimed", "sending"]), name="notification_in_flight"
+            ),
+            models.Index(fields=["status", "-created_at"], name="notification_by_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class NotificationReminder(models.Model):
+    """That a reminder of one kind was queued for one message: each reminder goes out once."""
+
+    class Kind(models.TextChoices):
+        UNREAD_REGISTERED = "registered", _("unread registered mail")
+        EXPIRING = "expiring", _("unread message expiring soon")
+        PAYMENT_DUE = "payment", _("payment due soon")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    queued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "kind"], name="reminder_once_per_message")]

@@ -29,6 +29,7 @@ from citizens.selectors import channel_for
 from citizens.services import citizen_for_number, citizens_for_numbers
 from messages import crypto, sealing
 from messages.models import Attachment, IntegrityIncident, Message, MessageContent, MessageEvent
+from messages.notifications import services as notifications
 from senders.models import MessageType, Organisation, SenderApplication
 
 logger = logging.getLogger(__name__)
@@ -574,10 +575,12 @@ _SEAL_WRITE = f"""
         SET seal = v.seal, seal_key_id = %(kid)s, status = %(sealed)s, sealed_at = %(now)s
         FROM unnest(%(ids)s::uuid[], %(seals)s::bytea[]) AS v(id, seal)
         WHERE m.id = v.id AND m.status = %(accepted)s
-        RETURNING m.id
+        RETURNING m.id, m.citizen_id, m.sender_organisation_id, m.registered_mail
+    ), events AS (
+        INSERT INTO {MessageEvent._meta.db_table} (message_id, kind, at, actor, detail)
+        SELECT id, %(kind)s, %(now)s, 'platform', %(detail)s::jsonb FROM sealed
     )
-    INSERT INTO {MessageEvent._meta.db_table} (message_id, kind, at, actor, detail)
-    SELECT id, %(kind)s, %(now)s, 'platform', %(detail)s::jsonb FROM sealed
+    SELECT id, citizen_id, sender_organisation_id, registered_mail FROM sealed
 """  # noqa: S608 - table names from our models, values are parameters
 
 
@@ -666,8 +669,10 @@ def seal_messages(message_ids: Iterable[uuid.UUID | str]) -> int:
                     "detail": json.dumps({"kid": kid}),
                 },
             )
-            written = cursor.rowcount
-        return written
+            sealed = cursor.fetchall()
+        # Available now: in the same transaction, record the e-mails this makes owed (one statement).
+        notifications.owe_new_mail(sealed)
+        return len(sealed)
 
 
 def redispatch_pending(older_than: dt.timedelta | None = None, limit: int = 50_000) -> int:

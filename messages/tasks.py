@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from messages import services
+from messages.notifications import reminders
+from messages.notifications import services as notification_services
 
 
 @shared_task(name="mailbox.seal_messages", acks_late=True)
@@ -24,3 +26,26 @@ def sweep_integrity() -> int:
     from messages import integrity
 
     return integrity.sweep(limit=settings.EBOX_INTEGRITY_SWEEP_LIMIT).checked
+
+
+# --- Notification e-mails (messages.notifications) -------------------------------
+
+
+@shared_task(name="mailbox.send_notifications", acks_late=True)
+def send_notifications() -> int:
+    """Send what is due; run twice, it sends nothing twice (rows are claimed in PostgreSQL)."""
+    report = notification_services.send_due()
+    if report.more:
+        notification_services.dispatch_sending()
+    return report.sent
+
+
+@shared_task(name="mailbox.send_due_notifications")
+def send_due_notifications() -> int:
+    """Beat: recover claims of lost workers, then send retries and deferred windows that are due."""
+    return notification_services.send_due_notifications().sent
+
+
+@shared_task(name="mailbox.queue_reminders")
+def queue_reminders() -> dict:
+    return reminders.queue_reminders()

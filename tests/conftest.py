@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -93,10 +94,10 @@ def service_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db):
-    """A real Celery worker process on this session's Redis and test database."""
-    log = open(Path(settings.DATA_DIR) / f"worker-{time.monotonic_ns()}.log", "w+")
+def _start_worker(extra_env: dict[str, str], concurrency: int = 1):
+    """Start a real Celery worker process (its own process group) and wait until it answers."""
+    name = f"test-{time.monotonic_ns()}"
+    log = open(Path(settings.DATA_DIR) / f"worker-{name}.log", "w+")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -105,19 +106,23 @@ def celery_worker_process(transactional_db):
             "-A",
             "ebox",
             "worker",
-            "--concurrency=1",
+            f"--concurrency={concurrency}",
             "--pool=prefork",
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
+            "-n",
+            f"{name}@%h",
             "-l",
             "INFO",
         ],
         cwd=ROOT,
-        env=service_env(),
+        env=service_env(**extra_env),
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
+    proc.log = log
     from ebox.celery import app
 
     deadline = time.monotonic() + 30
@@ -125,18 +130,47 @@ def celery_worker_process(transactional_db):
         if proc.poll() is not None:
             log.seek(0)
             pytest.fail(f"worker exited: {log.read()}")
-        if app.control.ping(timeout=0.5):
+        if any(host.startswith(f"{name}@") for reply in app.control.ping(timeout=0.5) for host in reply):
             break
     else:
         log.seek(0)
         pytest.fail(f"worker did not answer: {log.read()}")
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    return proc
+
+
+def _stop_worker(proc) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    proc.log.close()
+
+
+@pytest.fixture
+def celery_worker_factory(transactional_db):
+    """Start real Celery workers with extra environment (e.g. EMAIL_URL); all are stopped after the test.
+
+    Workers run in their own process group, so `os.killpg(proc.pid, signal.SIGKILL)` kills the
+    pool children too (a crash in the middle of a task)."""
+    started = []
+
+    def start(concurrency: int = 1, **extra_env: str):
+        proc = _start_worker(extra_env, concurrency)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        _stop_worker(proc)
+
+
+@pytest.fixture
+def celery_worker_process(celery_worker_factory):
+    """A real Celery worker process on this session's Redis and test database."""
+    return celery_worker_factory()
 
 
 from tests.browser import browser, page  # noqa: E402,F401 - shared browser fixtures

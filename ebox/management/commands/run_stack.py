@@ -35,7 +35,16 @@ class Command(BaseCommand):
         root = Path(settings.BASE_DIR)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_demo")
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PUBLIC_URL=f"http://{host}:{port}")
+        # EBOX_DEV_MAIL_VIEW: the e-mails the SMTP sink receives are readable at /dev/mail/.
+        # A short digest window, so that each demo publication's e-mail shows there within seconds.
+        env = dict(
+            os.environ,
+            PYTHONUNBUFFERED="1",
+            PUBLIC_URL=f"http://{host}:{port}",
+            EBOX_DEV_MAIL_VIEW="1",
+            EBOX_NOTIFICATION_WINDOW_SECONDS=os.environ.get("EBOX_NOTIFICATION_WINDOW_SECONDS", "10"),
+            EBOX_NOTIFICATION_POLL_SECONDS=os.environ.get("EBOX_NOTIFICATION_POLL_SECONDS", "2"),
+        )
         # The development IdP serves the issuer the portal expects, with the same client credentials.
         env.setdefault("DEVIDP_ISSUER", settings.OIDC_ISSUER)
         env.setdefault("OIDC_RP_CLIENT_ID", settings.OIDC_RP_CLIENT_ID)

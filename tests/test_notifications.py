@@ -1,0 +1,335 @@
+"""Notification e-mails in-process: what sealing owes, windows, failures, recovery, reminders' rules.
+
+The worker path (a real Celery worker, crashes, SMTP outages) is in test_notifications_worker.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from time import time_ns
+
+import pytest
+from django.db import connection
+from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from messages import services as message_services
+from messages.models import EmailNotification, MessageEvent, NotificationReminder
+from messages.notifications import mail, reminders
+from messages.notifications import services as notifications
+from messages.notifications.selectors import citizens_notification_problem
+from tests.factories import CitizenFactory
+from tests.smtp_sink import Sink
+
+
+@pytest.fixture
+def sink(settings):
+    sink = Sink().start()
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    mail.clear_cache()
+    yield sink
+    sink.stop()
+
+
+def test_sealing_owes_one_email_per_citizen_and_only_to_activated_verified_citizens(publish, citizen, organisation):
+    unverified = CitizenFactory(activated=True, email_verified_at=None)
+    inactive = CitizenFactory(email="inactive@example.be")
+    messages = [publish(citizen.national_number, seal=False) for _ in range(3)]
+    messages.append(publish(citizen.national_number, seal=False, registered_mail=True))
+    messages += [publish(unverified.national_number, seal=False), publish(inactive.national_number, seal=False)]
+
+    assert message_services.seal_messages([m.id for m in messages]) == 6
+
+    row = EmailNotification.objects.get()
+    assert row.citizen == citizen
+    assert row.kind == "new_mail"
+    assert sorted(row.message_ids) == sorted(m.id for m in messages[:4])
+    assert (row.message_count, row.registered_count) == (4, 1)
+    assert row.organisation_ids == [organisation.id]
+    assert row.status == "pending"
+    assert row.execute_after <= timezone.now()
+
+
+def test_sealing_a_batch_adds_a_single_notification_statement(publish):
+    citizens = [CitizenFactory(activated=True) for _ in range(20)]
+    messages = [publish(c.national_number, seal=False) for c in citizens]
+    with CaptureQueriesContext(connection) as queries:
+        message_services.seal_messages([m.id for m in messages])
+    statements = [q["sql"] for q in queries.captured_queries if "mailbox_emailnotification" in q["sql"]]
+    assert len(statements) == 1
+    assert EmailNotification.objects.count() == 20
+
+
+def test_a_message_after_the_windows_email_left_waits_for_the_next_window(publish, citizen, settings):
+    settings.EBOX_NOTIFICATION_WINDOW = dt.timedelta(days=1)  # no window boundary during the test
+    publish(citizen.national_number)
+    EmailNotification.objects.update(status="sent", sent_at=timezone.now())
+    publish(citizen.national_number)
+    publish(citizen.national_number)
+
+    first, second = EmailNotification.objects.order_by("window_start")
+    assert first.message_count == 1
+    assert second.message_count == 2
+    assert second.window_start == first.window_start + dt.timedelta(days=1)
+    assert second.execute_after == second.window_start
+    assert notifications.send_due().claimed == 0  # not due before its window
+
+
+def test_an_email_refused_for_good_is_recorded_and_shown_to_the_citizen(publish, citizen, sink):
+    sink.handler.reject_with = "550 5.1.1 mailbox unavailable"
+    publish(citizen.national_number)
+
+    report = notifications.send_due()
+
+    assert (report.sent, report.failed) == (0, 1)
+    assert not MessageEvent.objects.filter(kind="notified").exists()
+    row = EmailNotification.objects.get()
+    assert row.status == "failed"
+    assert row.last_error.startswith("550")
+    assert row.to_address == citizen.email
+    problem = citizens_notification_problem(citizen)
+    assert problem is not None and problem.address == citizen.email
+    banner = render_to_string(
+        "emails/_delivery_problem_banner.html", {"notification_problem": problem, "settings_url": "/settings/"}
+    )
+    assert citizen.email in banner and 'href="/settings/"' in banner and 'role="alert"' in banner
+    assert render_to_string("emails/_delivery_problem_banner.html", {"notification_problem": None}).strip() == ""
+    # A new address clears the warning.
+    citizen.email = "new-address@example.be"
+    citizen.save()
+    assert citizens_notification_problem(citizen) is None
+
+
+def test_a_transient_failure_is_retried_later_with_backoff_then_sent_once(publish, citizen, sink, settings):
+    settings.EBOX_NOTIFICATION_RETRY_BASE = dt.timedelta(seconds=60)
+    sink.handler.reject_with = "451 4.3.0 try again later"
+    publish(citizen.national_number)
+    before = timezone.now()
+
+    assert notifications.send_due().retried == 1
+
+    row = EmailNotification.objects.get()
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error.startswith("451")
+    assert before + dt.timedelta(seconds=29) <= row.execute_after <= timezone.now() + dt.timedelta(seconds=60)
+    assert notifications.send_due().claimed == 0  # not due yet
+    sink.handler.reject_with = None
+    EmailNotification.objects.update(execute_after=timezone.now())
+    assert notifications.send_due().sent == 1
+    assert notifications.send_due().claimed == 0
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 2, "")
+    assert len(sink.received) == 1
+    (event,) = MessageEvent.objects.filter(kind="notified")
+    assert event.message_id == row.message_ids[0]
+    assert event.detail == {"notification": row.id, "email": "new_mail"}
+
+
+def test_attempts_are_bounded(publish, citizen, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
+    settings.EBOX_NOTIFICATION_MAX_ATTEMPTS = 2
+    publish(citizen.national_number)
+    notifications.send_due()
+    EmailNotification.objects.update(execute_after=timezone.now())
+    notifications.send_due()
+    row = EmailNotification.objects.get()
+    assert (row.status, row.attempts) == ("failed", 2)
+    assert "attempts exhausted" in row.last_error
+
+
+def test_backoff_is_exponential_capped_and_jittered(settings):
+    settings.EBOX_NOTIFICATION_RETRY_BASE = dt.timedelta(seconds=30)
+    settings.EBOX_NOTIFICATION_RETRY_MAX = dt.timedelta(hours=1)
+    first = [notifications.backoff(1).total_seconds() for _ in range(50)]
+    fifth = [notifications.backoff(5).total_seconds() for _ in range(50)]
+    assert all(15 <= s <= 30 for s in first) and len(set(first)) > 1
+    assert all(240 <= s <= 480 for s in fifth)
+    assert all(notifications.backoff(40).total_seconds() <= 3600 for _ in range(20))
+
+
+def test_a_lost_workers_claims_are_recovered_without_sending_twice(publish, sink, settings):
+    a, b = CitizenFactory(activated=True), CitizenFactory(activated=True)
+    publish(a.national_number)
+    publish(b.national_number)
+    attempt = notifications.uuid.uuid4()
+    rows = notifications._claim(attempt, 10)
+    for row in rows:
+        row.address = "x@example.be"
+    handed, untouched = rows
+    assert notifications._mark_sending(attempt, [handed]) == {handed.id}
+    # The worker "dies" here. Later, beat recovers its claims.
+    later = timezone.now() + settings.EBOX_NOTIFICATION_STALE_AFTER + dt.timedelta(seconds=1)
+    assert notifications.recover_stale(now=later) == (1, 1)
+    assert EmailNotification.objects.get(id=handed.id).status == "uncertain"
+    assert EmailNotification.objects.get(id=untouched.id).status == "pending"
+
+    assert notifications.send_due().sent == 1  # only the one never handed to SMTP
+    assert len(sink.received) == 1
+    # The old attempt, if it was only slow, can neither send a row taken over ...
+    assert notifications._mark_sending(attempt, [untouched]) == set()
+    # ... nor touch it, but its late report of what it did send is the truth.
+    notifications._record(attempt, notifications._Outcome(sent=[handed.id, untouched.id]))
+    assert EmailNotification.objects.get(id=handed.id).status == "sent"
+    assert EmailNotification.objects.get(id=untouched.id).attempts == 2
+    # Operators may requeue an uncertain e-mail; it keeps its Message-ID.
+    EmailNotification.objects.filter(id=handed.id).update(status="uncertain")
+    assert notifications.requeue([handed.id, untouched.id]) == 1
+
+
+def test_an_email_for_a_citizen_who_deactivated_meanwhile_is_skipped(publish, citizen, sink):
+    publish(citizen.national_number)
+    citizen.activated_at = None
+    citizen.save()
+    assert notifications.send_due().skipped == 1
+    assert EmailNotification.objects.get().status == "skipped"
+    assert sink.received == []
+
+
+def test_reminders_are_chosen_by_their_rules_and_queued_once(publish, citizen, organisation):
+    now = timezone.now()
+    today = timezone.localdate()
+    old_registered = publish(citizen.national_number, registered_mail=True)
+    recent_registered = publish(citizen.national_number, registered_mail=True)
+    read_registered = publish(citizen.national_number, registered_mail=True)
+    expiring = publish(citizen.national_number)
+    expiring_later = publish(citizen.national_number)
+    payment = publish(citizen.national_number, payment_data={"dueDate": str(today + dt.timedelta(days=2))})
+    payment_later = publish(citizen.national_number, payment_data={"dueDate": str(today + dt.timedelta(days=30))})
+    type(old_registered).objects.filter(id__in=[old_registered.id, read_registered.id]).update(
+        sealed_at=now - dt.timedelta(days=10)
+    )
+    type(old_registered).objects.filter(id=read_registered.id).update(read_at=now)
+    type(old_registered).objects.filter(id=expiring.id).update(expires_at=now + dt.timedelta(days=3))
+    type(old_registered).objects.filter(id=expiring_later.id).update(expires_at=now + dt.timedelta(days=20))
+    EmailNotification.objects.all().delete()
+
+    counts = reminders.queue_reminders()
+
+    assert counts == {"registered": 1, "expiring": 1, "payment": 1}
+    recorded = set(NotificationReminder.objects.values_list("message_id", "kind"))
+    assert recorded == {(old_registered.id, "registered"), (expiring.id, "expiring"), (payment.id, "payment")}
+    row = EmailNotification.objects.get()
+    assert row.kind == "reminder"
+    assert (row.unread_registered_count, row.expiring_count, row.payment_due_count) == (1, 1, 1)
+    assert reminders.queue_reminders() == {"registered": 0, "expiring": 0, "payment": 0}
+    assert EmailNotification.objects.count() == 1
+    assert recent_registered.id not in {m for m, _ in recorded} and payment_later.id not in {m for m, _ in recorded}
+
+
+def test_operators_see_notifications_and_can_send_failed_ones_again(admin_client, publish, citizen):
+    publish(citizen.national_number, subject={"fr": "SUBJECT-MARKER-ADMIN"})
+    EmailNotification.objects.update(status="failed", last_error="550 5.1.1 mailbox unavailable")
+    row = EmailNotification.objects.get()
+    page = admin_client.get("/admin/mailbox/emailnotification/?status__exact=failed")
+    assert page.status_code == 200
+    assert b"550 5.1.1 mailbox unavailable" in page.content
+    assert b"SUBJECT-MARKER-ADMIN" not in page.content
+    assert admin_client.get(f"/admin/mailbox/emailnotification/{row.id}/change/").status_code == 200
+    response = admin_client.post(
+        "/admin/mailbox/emailnotification/", {"action": "requeue", "_selected_action": [row.id]}
+    )
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("pending", 0)
+
+
+def _write_eml(settings, name: str, subject: str) -> None:
+    folder = settings.DATA_DIR / "mail"
+    folder.mkdir(parents=True, exist_ok=True)
+    rendered = mail.render(
+        mail.Digest(
+            kind="new_mail", language="fr", organisations=("SPF Finances",), message_count=1, registered_count=0
+        )
+    )
+    (folder / name).write_bytes(
+        mail.personalise(rendered, "marie.dubois@example.be", 1).replace(rendered.subject.encode(), subject.encode())
+    )
+
+
+def test_the_development_mail_view_lists_and_shows_emails_only_when_enabled(client, db, settings):
+    from tests.browser import assert_sound_html
+
+    name = f"{time_ns()}-abcdef12.eml"
+    _write_eml(settings, name, "Dev view test mail")
+    settings.DEBUG = False
+    settings.EBOX_DEV_MAIL_VIEW = False
+    assert client.get("/dev/mail/").status_code == 404
+    assert client.get(f"/dev/mail/{name}/").status_code == 404
+
+    settings.EBOX_DEV_MAIL_VIEW = True
+    listing = client.get("/dev/mail/")
+    assert listing.status_code == 200
+    assert_sound_html(listing.content.decode())
+    assert b"Dev view test mail" in listing.content and b"marie.dubois@example.be" in listing.content
+    detail = client.get(f"/dev/mail/{name}/")
+    assert detail.status_code == 200
+    assert_sound_html(detail.content.decode())
+    assert b"SPF Finances" in detail.content and b"sandbox" in detail.content
+    assert client.get(f"/dev/mail/{name}/raw").status_code == 200
+    assert client.get("/dev/mail/..%2F..%2Fsecrets/").status_code == 404
+    assert client.get("/dev/mail/0-00000000.eml/").status_code == 404
+
+
+def test_the_pipelined_smtp_dialogue_refuses_one_recipient_and_goes_on(sink):
+    transport = mail.SmtpTransport()
+    transport.open()
+    transport.pipelining = True  # aiosmtpd handles pipelined commands without advertising them
+    sink.handler.refused = {"nobody@example.be"}
+    transport.send("first@example.be", b"Subject: one\r\n\r\n.a line starting with a dot\r\nend\r\n")
+    with pytest.raises(mail.PermanentError, match="550"):
+        transport.send("nobody@example.be", b"Subject: two\r\n\r\nbody\r\n")
+    transport.send("second@example.be", b"Subject: three\r\n\r\nbody\r\n")  # same connection, after RSET
+    transport.close()
+    assert [r.rcpt for r in sink.received] == [["first@example.be"], ["second@example.be"]]
+    assert b"\r\n.a line starting with a dot\r\n" in sink.received[0].data
+
+
+def test_a_connection_lost_after_the_whole_message_is_recorded_uncertain_not_resent(publish, sink):
+    a, b = CitizenFactory(activated=True), CitizenFactory(activated=True)
+    publish(a.national_number)
+    publish(b.national_number)
+    sink.handler.drop_after_first = True
+
+    report = notifications.send_due()
+
+    assert (report.sent, report.retried) == (0, 1)
+    statuses = sorted(EmailNotification.objects.values_list("status", flat=True))
+    assert statuses == ["pending", "uncertain"]
+    uncertain = EmailNotification.objects.get(status="uncertain")
+    assert "not resent" in uncertain.last_error
+    EmailNotification.objects.filter(status="pending").update(execute_after=timezone.now())
+    assert notifications.send_due().sent == 1
+    assert notifications.send_due().claimed == 0
+    assert sorted(r.rcpt[0] for r in sink.received) == sorted([a.email, b.email])
+
+
+def test_other_email_backends_get_the_same_email_through_djangos_mail_api(publish, citizen, settings):
+    from django.core import mail as django_mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    publish(citizen.national_number, registered_mail=True, subject={"fr": "SUBJECT-MARKER-LOCMEM"})
+    assert notifications.send_due().sent == 1
+    (sent,) = django_mail.outbox
+    assert sent.to == [citizen.email]
+    assert sent.subject == "Un envoi recommandé dans votre eBox"
+    assert sent.extra_headers["Message-ID"].startswith("<notification.")
+    assert "SUBJECT-MARKER-LOCMEM" not in sent.body + sent.alternatives[0][0]
+    assert EmailNotification.objects.get().status == "sent"
+
+
+def test_an_email_whose_messages_were_all_read_meanwhile_is_skipped(publish, citizen, sink):
+    first = publish(citizen.national_number)
+    second = publish(citizen.national_number)
+    message_services.mark_read(first, actor="citizen")
+    assert notifications.send_due().sent == 1  # one of the two is still unread
+    EmailNotification.objects.update(status="pending", execute_after=timezone.now())
+    message_services.mark_read(second, actor="citizen")
+    report = notifications.send_due()
+    assert (report.sent, report.skipped) == (0, 1)
+    row = EmailNotification.objects.get()
+    assert row.status == "skipped" and "read already" in row.last_error
+    assert len(sink.received) == 1
