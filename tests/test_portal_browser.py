@@ -122,7 +122,8 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
         == (message.content.attachments.get().sha256)
     )
 
-    # Reply with a PDF.
+    # Reply with a PDF (the page reloaded first, for the reason given below).
+    page.reload()
     reply_pdf = tmp_path / "answer.pdf"
     reply_pdf.write_bytes(pdf_bytes)
     page.fill("#id_text", "Merci, je paie cette semaine.")
