@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.core import signing
@@ -303,6 +304,29 @@ def test_activation_needs_consent_and_email_and_sends_the_link_after_commit(
     assert not citizen.is_activated
     kinds = set(citizen.activation_history.values_list("kind", flat=True))
     assert {"activated", "email_verified", "deactivated"} <= kinds
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/o/authorize/?client_id=x&scope=ebox.read", "/o/authorize/?client_id=x&scope=ebox.read"),
+        ("https://evil.example/phish", "/activate/"),
+        ("//evil.example/phish", "/activate/"),
+    ],
+)
+def test_activation_returns_only_to_a_page_of_ours(client, db, target, expected):
+    citizen = CitizenFactory(activated=False)
+    citizen_services.citizen_logged_in(citizen.national_number)
+    citizen.refresh_from_db()
+    client.force_login(citizen.user)
+    page = get_page(client, "/activate/?" + urlencode({"next": target})).content.decode()
+    assert ('<input type="hidden" name="next"' in page) == (expected == target)
+    response = client.post(
+        "/activate/?" + urlencode({"next": target}), {"consent": "on", "email": "a@example.org", "language": "fr"}
+    )
+    assert response.status_code == 302 and response["Location"] == expected
+    citizen.refresh_from_db()
+    assert citizen.is_activated
 
 
 def test_verification_link_rejects_forged_expired_and_stale_tokens(client, db, settings):
