@@ -29,6 +29,7 @@ from citizens.models import AccessLogEntry, Citizen
 from ebox.i18n import pick_language, translate
 from messages import services as message_services
 from messages.models import Attachment, Message
+from messages.notifications.selectors import citizens_notification_problem
 
 
 class CitizenCallbackView(OIDCAuthenticationCallbackView):
@@ -112,6 +113,9 @@ def inbox(request):
             "query": query,
             "filtered": bool(query or any(filters.get(k) for k in ("organisation", "type", "state", "registered"))),
             "page_query": params.urlencode(),
+            # Our e-mails to the citizen bounced: they should check their address.
+            "notification_problem": citizens_notification_problem(citizen),
+            "settings_url": reverse("citizens:settings") + "#id_email",
         },
     )
 
@@ -400,7 +404,13 @@ def settings_page(request):
     return render(
         request,
         "citizens/settings.html",
-        {"citizen": citizen, "form": form, "log": log, "history": citizen.activation_history.all()[:20]},
+        {
+            "citizen": citizen,
+            "form": form,
+            "log": log,
+            "history": citizen.activation_history.all()[:20],
+            "notification_problem": citizens_notification_problem(citizen),  # the e-mail field is below
+        },
     )
 
 
