@@ -424,7 +424,12 @@ def send_batch(limit: int | None = None) -> SendReport:
     citizens = {
         c.id: c
         for c in Citizen.objects.filter(id__in={r.citizen_id for r in rows}).only(
-            "id", "email", "preferred_language", "activated_at", "email_verified_at", "notify_new_messages",
+            "id",
+            "email",
+            "preferred_language",
+            "activated_at",
+            "email_verified_at",
+            "notify_new_messages",
             "notify_reminders",
         )
     }
