@@ -371,3 +371,19 @@ def test_an_email_owed_before_the_citizen_turned_it_off_is_skipped(publish, citi
     assert (report.sent, report.skipped) == (0, 1)
     assert EmailNotification.objects.get().status == "skipped"
     assert sink.received == []
+
+
+def test_reminders_are_scheduled_at_eight_in_brussels():
+    from zoneinfo import ZoneInfo
+
+    from ebox.celery import app
+
+    assert str(app.conf.timezone) == "Europe/Brussels"
+    schedule = app.conf.beat_schedule["queue-reminders"]["schedule"]
+    schedule.app = app
+    # Mid-winter (UTC+1): after a run at 07:30 UTC the next is the next day at 07:00 UTC (08:00 here).
+    last = dt.datetime(2026, 1, 14, 7, 30, tzinfo=dt.UTC)
+    schedule.nowfun = lambda: last
+    remaining = schedule.remaining_estimate(last)
+    assert last + remaining == dt.datetime(2026, 1, 15, 7, 0, tzinfo=dt.UTC)
+    assert (last + remaining).astimezone(ZoneInfo("Europe/Brussels")).hour == 8
