@@ -11,9 +11,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+from django.utils import timezone
 
 from citizens import services as citizen_services
 from citizens.models import Citizen, PartnerGrant
+from messages.models import EmailNotification
 from tests.browser import assert_accessible, assert_sound_html
 from tests.portal_support import devidp, oidc_settings  # noqa: F401 - fixtures
 
@@ -107,8 +109,26 @@ def test_partner_consent_in_the_browser_then_the_api_reads_the_ebox(
     body = requests.get(live_server.url + f"/api/v2/ebox/messages/{letter.id}/body", headers=headers, timeout=10)
     assert body.json()["fr"] == "Votre impôt"
 
+    # Meanwhile our e-mails to the citizen bounced (recorded as the sender does): the inbox and the
+    # settings page say so, accessibly.
+    now = timezone.now()
+    EmailNotification.objects.create(
+        citizen=anna,
+        kind="new_mail",
+        window_start=now,
+        execute_after=now,
+        status="failed",
+        failed_at=now,
+        to_address="anna@example.org",
+        last_error="550 5.1.1 mailbox unavailable",
+    )
+    page.goto(live_server.url + "/inbox/")
+    assert "anna@example.org" in page.locator("main .notice-warning[role=alert]").inner_text()
+    check_page(page)
+
     # The citizen finds the app from the settings page, and withdraws its access.
     page.goto(live_server.url + "/settings/")
+    assert page.locator("main .notice-warning[role=alert]").count() == 1
     check_page(page)
     page.locator("main a[href='/settings/apps/']").click()
     page.wait_for_url(live_server.url + "/settings/apps/")
