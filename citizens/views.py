@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
@@ -28,6 +29,7 @@ from citizens.models import AccessLogEntry, Citizen
 from ebox.i18n import pick_language, translate
 from messages import services as message_services
 from messages.models import Attachment, Message
+from messages.notifications.selectors import citizens_notification_problem
 
 
 class CitizenCallbackView(OIDCAuthenticationCallbackView):
@@ -111,6 +113,9 @@ def inbox(request):
             "query": query,
             "filtered": bool(query or any(filters.get(k) for k in ("organisation", "type", "state", "registered"))),
             "page_query": params.urlencode(),
+            # Our e-mails to the citizen bounced: they should check their address.
+            "notification_problem": citizens_notification_problem(citizen),
+            "settings_url": reverse("citizens:settings") + "#id_email",
         },
     )
 
@@ -298,6 +303,16 @@ def organisation_logo(request, organisation_id: int):
 # --- Activation -------------------------------------------------------------------
 
 
+def _safe_next(request) -> str | None:
+    """The page to return to after activating (e.g. a partner app's consent page), if it is ours."""
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def activate(request):
@@ -311,14 +326,14 @@ def activate(request):
                 )
                 services.request_email_verification(citizen)
             notices.success(request, _("Your eBox is activated. Check your mailbox to confirm your e-mail address."))
-            response = redirect("citizens:activate")
+            response = redirect(_safe_next(request) or "citizens:activate")
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, citizen.preferred_language, samesite="Lax")
             return response
     else:
         form = ActivationForm(
             initial={"email": citizen.email, "language": request.LANGUAGE_CODE or citizen.preferred_language}
         )
-    return render(request, "citizens/activate.html", {"citizen": citizen, "form": form})
+    return render(request, "citizens/activate.html", {"citizen": citizen, "form": form, "next": _safe_next(request)})
 
 
 @login_required
@@ -389,7 +404,13 @@ def settings_page(request):
     return render(
         request,
         "citizens/settings.html",
-        {"citizen": citizen, "form": form, "log": log, "history": citizen.activation_history.all()[:20]},
+        {
+            "citizen": citizen,
+            "form": form,
+            "log": log,
+            "history": citizen.activation_history.all()[:20],
+            "notification_problem": citizens_notification_problem(citizen),  # the e-mail field is below
+        },
     )
 
 

@@ -270,6 +270,8 @@ LANGUAGE_COOKIE_NAME = "ebox_language"
 USE_I18N = True
 TIME_ZONE = "Europe/Brussels"
 USE_TZ = True
+# Beat's crontab entries (reminders at 08:00, statistics at 03:17) are Brussels time: said, not inherited.
+CELERY_TIMEZONE = TIME_ZONE
 
 # --- Files --------------------------------------------------------------------
 

@@ -897,3 +897,81 @@ def reply_to_message(message: Message, citizen, text: str, attachment: Attachmen
         _delete_blobs(written)
         raise
     return reply
+
+
+@dataclass
+class ReplyText:
+    """A reply's decrypted content, its seal checked."""
+
+    text: str
+    attachment_file_name: str | None = None
+
+
+def record_reply_incident(reply, detected_by: str, reason: str) -> IntegrityIncident:
+    """Record a failed integrity check on a reply, as an incident on the message it answers.
+
+    Unlike `record_incident`, the message itself is not marked failed: its own content is intact
+    and stays readable by its recipient; the reply is what is withheld. Recorded once while open.
+    """
+    reason = f"reply {reply.id}: {reason}"[:300]
+    with transaction.atomic():
+        existing = IntegrityIncident.objects.filter(
+            message_id=reply.message_id, reason=reason, resolved_at__isnull=True
+        ).first()
+        if existing:
+            logger.error("integrity failure (%s), known incident %s: %s", detected_by, existing.pk, reason)
+            return existing
+        incident = IntegrityIncident.objects.create(message_id=reply.message_id, detected_by=detected_by, reason=reason)
+        transaction.on_commit(lambda: _alert_operators(incident))
+    logger.error("integrity failure on message %s (%s): %s", reply.message_id, detected_by, reason)
+    return incident
+
+
+def verified_reply(reply, detected_by: str = "read") -> ReplyText:
+    """Decrypt a reply and check its seal (which covers the text's and the attachment's digests);
+    on failure record an incident and raise IntegrityFailure. `reply` should come with its
+    citizen, message and sender organisation selected (the sealed document names them)."""
+    if not reply.seal or not reply.seal_key_id:
+        record_reply_incident(reply, detected_by, "reply has no seal")
+        raise IntegrityFailure("reply has no seal")
+    try:
+        data_key = crypto.unwrap_key(reply.kek_id, bytes(reply.wrapped_key))
+        text = crypto.decrypt_field(data_key, reply.id, "text", reply.text_ct).decode()
+        file_name = None
+        if reply.attachment_meta_ct:
+            file_name = json.loads(crypto.decrypt_field(data_key, reply.id, "meta", reply.attachment_meta_ct)).get(
+                "fileName"
+            )
+    except (crypto.DecryptionError, ValueError) as exc:
+        record_reply_incident(reply, detected_by, f"content does not decrypt: {exc}")
+        raise IntegrityFailure(str(exc)) from exc
+    if not sealing.verify(reply_document(reply, text), reply.seal_key_id, bytes(reply.seal)):
+        record_reply_incident(reply, detected_by, "seal does not match the content")
+        raise IntegrityFailure("seal does not match the content")
+    return ReplyText(text=text, attachment_file_name=file_name)
+
+
+def open_reply_attachment(reply, detected_by: str = "read"):
+    """Yield the decrypted bytes of a reply's attachment, the seal checked first and the SHA-256
+    (sealed) checked before the last chunk is yielded, as `open_attachment` does for messages."""
+    if not reply.attachment_blob:
+        raise FileNotFoundError(f"reply {reply.id} has no attachment")
+    verified_reply(reply, detected_by)
+    digest = hashlib.sha256()
+    pending = None
+    try:
+        data_key = crypto.unwrap_key(reply.kek_id, bytes(reply.wrapped_key))
+        with default_storage.open(reply.attachment_blob, "rb") as blob:
+            for chunk in crypto.decrypt_stream(data_key, reply.id, "bytes", blob):
+                digest.update(chunk)
+                if pending is not None:
+                    yield pending
+                pending = chunk
+    except (crypto.DecryptionError, OSError) as exc:
+        record_reply_incident(reply, detected_by, f"attachment: {exc}")
+        raise IntegrityFailure(str(exc)) from exc
+    if digest.hexdigest() != reply.attachment_sha256:
+        record_reply_incident(reply, detected_by, "attachment digest mismatch")
+        raise IntegrityFailure("attachment digest mismatch")
+    if pending is not None:
+        yield pending

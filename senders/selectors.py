@@ -65,3 +65,23 @@ def sender_organisations() -> QuerySet[Organisation]:
     return Organisation.objects.prefetch_related(
         Prefetch("applications", queryset=SenderApplication.objects.filter(revoked_at__isnull=True)), "message_types"
     )
+
+
+def organisation_replies(organisation: Organisation) -> QuerySet:
+    """The replies citizens sent to the organisation's messages, newest first (the index on
+    (sender_organisation, -created_at) serves it)."""
+    from messages.models import Reply
+
+    return (
+        Reply.objects.filter(sender_organisation=organisation)
+        .select_related("citizen", "sender_organisation")
+        .order_by("-created_at", "-id")
+    )
+
+
+def organisation_reply(organisation: Organisation, reply_id: str):
+    """One of the organisation's replies, or None (another organisation's is indistinguishable from none)."""
+    ids = _uuids([reply_id])
+    if not ids:
+        return None
+    return organisation_replies(organisation).filter(id=ids[0]).first()

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from messages import services as message_services
-from messages.models import EmailNotification, MessageEvent, NotificationReminder
+from messages.models import EmailNotification, Message, MessageEvent, NotificationReminder
 from messages.notifications import mail, reminders
 from messages.notifications import services as notifications
 from messages.notifications.selectors import citizens_notification_problem
@@ -333,3 +333,57 @@ def test_an_email_whose_messages_were_all_read_meanwhile_is_skipped(publish, cit
     row = EmailNotification.objects.get()
     assert row.status == "skipped" and "read already" in row.last_error
     assert len(sink.received) == 1
+
+
+def test_citizens_who_turned_new_mail_emails_off_are_owed_none(publish, citizen, sink):
+    quiet = CitizenFactory(activated=True, notify_new_messages=False)
+    message_services.seal_messages(
+        [publish(c.national_number, seal=False).id for c in (citizen, quiet, citizen, quiet)]
+    )
+    assert list(EmailNotification.objects.values_list("citizen_id", "kind")) == [(citizen.id, "new_mail")]
+    # Reminders stay on for them: the two choices are independent.
+    EmailNotification.objects.all().delete()
+    Message.objects.filter(citizen=quiet).update(expires_at=timezone.now() + dt.timedelta(days=2))
+    assert reminders.queue_reminders()["expiring"] == 2
+    assert set(EmailNotification.objects.values_list("citizen_id", "kind")) == {(quiet.id, "reminder")}
+
+
+def test_citizens_who_turned_reminders_off_get_none_and_get_them_when_they_turn_them_back_on(publish, citizen, sink):
+    quiet = CitizenFactory(activated=True, notify_reminders=False)
+    for person in (citizen, quiet):
+        publish(person.national_number, registered_mail=True)
+    Message.objects.update(sealed_at=timezone.now() - dt.timedelta(days=10))
+    EmailNotification.objects.all().delete()
+    assert reminders.queue_reminders()["registered"] == 1
+    assert list(EmailNotification.objects.values_list("citizen_id", flat=True)) == [citizen.id]
+    assert not NotificationReminder.objects.filter(message__citizen=quiet).exists()
+    quiet.notify_reminders = True
+    quiet.save(update_fields=["notify_reminders"])
+    assert reminders.queue_reminders()["registered"] == 1
+    assert NotificationReminder.objects.filter(message__citizen=quiet).count() == 1
+
+
+def test_an_email_owed_before_the_citizen_turned_it_off_is_skipped(publish, citizen, sink):
+    publish(citizen.national_number)
+    citizen.notify_new_messages = False
+    citizen.save(update_fields=["notify_new_messages"])
+    report = notifications.send_due()
+    assert (report.sent, report.skipped) == (0, 1)
+    assert EmailNotification.objects.get().status == "skipped"
+    assert sink.received == []
+
+
+def test_reminders_are_scheduled_at_eight_in_brussels():
+    from zoneinfo import ZoneInfo
+
+    from ebox.celery import app
+
+    assert str(app.conf.timezone) == "Europe/Brussels"
+    schedule = app.conf.beat_schedule["queue-reminders"]["schedule"]
+    schedule.app = app
+    # Mid-winter (UTC+1): after a run at 07:30 UTC the next is the next day at 07:00 UTC (08:00 here).
+    last = dt.datetime(2026, 1, 14, 7, 30, tzinfo=dt.UTC)
+    schedule.nowfun = lambda: last
+    remaining = schedule.remaining_estimate(last)
+    assert last + remaining == dt.datetime(2026, 1, 15, 7, 0, tzinfo=dt.UTC)
+    assert (last + remaining).astimezone(ZoneInfo("Europe/Brussels")).hour == 8

@@ -7,6 +7,7 @@ a partner's back end would; every response is validated against the spec's defin
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from urllib.parse import parse_qs, urlparse
@@ -335,3 +336,24 @@ def test_partner_accesses_are_in_the_audit_trail(live_server, partner, mailbox):
     assert str(letter.id) in entry.ids
     assert partner.oauth_application.client_id in entry.actor
     assert token["access_token"] not in entry.token_sha256
+
+
+def test_patch_accepts_the_specs_merge_patch_media_type(live_server, partner, mailbox):
+    citizen, (letter, _certificate), _foreign = mailbox
+    token = token_for(live_server, browser_session(live_server, citizen), partner)
+    body = json.dumps({"items": [{"messageId": str(letter.id), "visible": False}]})
+
+    def patch(content_type: str) -> requests.Response:
+        return requests.patch(
+            live_server.url + "/api/v2/ebox/messages",
+            data=body,
+            headers={"Authorization": f"Bearer {token['access_token']}", "Content-Type": content_type},
+            timeout=10,
+        )
+
+    for content_type in ("application/merge-patch+json", "application/json"):
+        response = patch(content_type)
+        assert response.status_code == 200, (content_type, response.text)
+    letter.refresh_from_db()
+    assert letter.hidden_at is not None
+    assert patch("text/plain").status_code == 415

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.core import signing
@@ -305,6 +306,29 @@ def test_activation_needs_consent_and_email_and_sends_the_link_after_commit(
     assert {"activated", "email_verified", "deactivated"} <= kinds
 
 
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/o/authorize/?client_id=x&scope=ebox.read", "/o/authorize/?client_id=x&scope=ebox.read"),
+        ("https://evil.example/phish", "/activate/"),
+        ("//evil.example/phish", "/activate/"),
+    ],
+)
+def test_activation_returns_only_to_a_page_of_ours(client, db, target, expected):
+    citizen = CitizenFactory(activated=False)
+    citizen_services.citizen_logged_in(citizen.national_number)
+    citizen.refresh_from_db()
+    client.force_login(citizen.user)
+    page = get_page(client, "/activate/?" + urlencode({"next": target})).content.decode()
+    assert ('<input type="hidden" name="next"' in page) == (expected == target)
+    response = client.post(
+        "/activate/?" + urlencode({"next": target}), {"consent": "on", "email": "a@example.org", "language": "fr"}
+    )
+    assert response.status_code == 302 and response["Location"] == expected
+    citizen.refresh_from_db()
+    assert citizen.is_activated
+
+
 def test_verification_link_rejects_forged_expired_and_stale_tokens(client, db, settings):
     citizen = CitizenFactory(activated=True, email="old@example.org", email_verified_at=None)
     forged = signing.dumps({"c": citizen.pk, "e": "old@example.org"}, salt="another-salt")
@@ -418,3 +442,39 @@ def test_oidc_claim_name_is_configurable(db, settings):
     backend.get_userinfo = lambda access_token, id_token, payload: {"national_number": "92041512329"}
     assert backend.get_or_create_user("t", "i", {"urn:be:fedict:rrn": "92041512329"}) is not None
     assert backend.get_or_create_user("t", "i", {}) is None  # the default claim name is not read any more
+
+
+def test_inbox_and_settings_warn_when_our_emails_bounce(client, logged_in, publish, settings):
+    from messages.notifications import mail
+    from messages.notifications import services as notifications
+    from tests.smtp_sink import Sink
+
+    logged_in.activated_at = logged_in.email_verified_at = logged_in.last_connection_at
+    logged_in.email = "gone@example.be"
+    logged_in.save()
+    page = get_page(client, "/inbox/").content.decode()
+    assert "gone@example.be" not in page  # no problem, no banner
+
+    # A real SMTP server refuses the address for good.
+    sink = Sink().start()
+    try:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        mail.clear_cache()
+        sink.handler.reject_with = "550 5.1.1 mailbox unavailable"
+        publish(logged_in.national_number)
+        assert notifications.send_due().failed == 1
+    finally:
+        sink.stop()
+
+    for url in ("/inbox/", "/settings/"):
+        page = get_page(client, url).content.decode()
+        assert 'class="notice notice-warning" role="alert"' in page and "gone@example.be" in page
+    assert 'href="/settings/#id_email"' in get_page(client, "/inbox/").content.decode()
+
+    # A new address clears the warning.
+    client.post(
+        "/settings/",
+        {"email": "new@example.be", "language": "fr", "notify_new_messages": "on", "notify_reminders": "on"},
+    )
+    assert "notice-warning" not in get_page(client, "/inbox/").content.decode()

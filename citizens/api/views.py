@@ -17,6 +17,7 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -183,7 +184,15 @@ class EboxSummaryView(PartnerView):
         return Response(body)
 
 
+class MergePatchJSONParser(JSONParser):
+    """The spec's PATCH /ebox/messages consumes application/merge-patch+json (RFC 7396)."""
+
+    media_type = "application/merge-patch+json"
+
+
 class MessagesView(PartnerView):
+    parser_classes = [MergePatchJSONParser, JSONParser]
+
     @extend_schema(
         operation_id="getMessagesByEBoxId",
         summary="The citizen's messages, newest first",

@@ -21,6 +21,9 @@ WITH candidate AS (
     SELECT m.id FROM mailbox_message m JOIN citizens_citizen c ON c.id = m.citizen_id
     WHERE m.status = 'sealed' AND m.hidden_at IS NULL
       AND c.activated_at IS NOT NULL AND c.email_verified_at IS NOT NULL AND c.email <> ''
+      -- Citizens who turned reminders off get none, and none is recorded for them: turning them
+      -- back on reminds them of what is still due.
+      AND c.notify_reminders
       AND {condition}
       AND NOT EXISTS (SELECT 1 FROM mailbox_notificationreminder r WHERE r.message_id = m.id AND r.kind = %(kind)s)
     LIMIT %(limit)s

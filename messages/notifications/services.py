@@ -69,6 +69,8 @@ WITH item AS (
            count(*) FILTER (WHERE i.reason = 'payment') AS payment_due_count
     FROM item i JOIN citizens_citizen c ON c.id = i.citizen_id
     WHERE c.activated_at IS NOT NULL AND c.email_verified_at IS NOT NULL AND c.email <> ''
+      -- The citizen's own choice (settings page): new-mail e-mails, reminders, or neither.
+      AND CASE WHEN %(kind)s = 'new_mail' THEN c.notify_new_messages ELSE c.notify_reminders END
     GROUP BY i.citizen_id
 ), upserted AS (
     INSERT INTO mailbox_emailnotification AS n (citizen_id, kind, window_start, status, message_count, registered_count,
@@ -149,7 +151,7 @@ def owe_new_mail(sealed: Sequence[tuple]) -> int:
     `sealed`: (message id, citizen id, sender organisation id, registered mail) rows, as
     `seal_messages` gets them back from its write. One statement per call: one row per citizen
     and window, whatever the number of messages. Only activated citizens with a verified
-    address are owed anything. Sending starts after commit.
+    address who want new-mail e-mails are owed anything. Sending starts after commit.
     """
     items = [
         (citizen_id, organisation_id, registered, None, message_id)
@@ -422,7 +424,13 @@ def send_batch(limit: int | None = None) -> SendReport:
     citizens = {
         c.id: c
         for c in Citizen.objects.filter(id__in={r.citizen_id for r in rows}).only(
-            "id", "email", "preferred_language", "activated_at", "email_verified_at"
+            "id",
+            "email",
+            "preferred_language",
+            "activated_at",
+            "email_verified_at",
+            "notify_new_messages",
+            "notify_reminders",
         )
     }
     names = _organisation_names({o for r in rows for o in r.organisation_ids})
@@ -434,6 +442,11 @@ def send_batch(limit: int | None = None) -> SendReport:
         # The citizen may have deactivated or changed address since the row was written.
         if citizen is None or not (citizen.activated_at and citizen.email_verified_at and citizen.email):
             outcome.skipped.append((row.id, "no activated eBox with a verified address"))
+            continue
+        # Or turned this kind of e-mail off in their settings after it was owed.
+        wanted = citizen.notify_new_messages if row.kind == Kind.NEW_MAIL else citizen.notify_reminders
+        if not wanted:
+            outcome.skipped.append((row.id, "the citizen turned these e-mails off"))
             continue
         # Or read everything it announces already (a later window): nothing new to announce.
         if row.id in already_read:

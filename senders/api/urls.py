@@ -3,8 +3,8 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from senders.api import replies, views
 from senders.api import schema as _schema  # noqa: F401 - registers the OAuth scheme for the schema
-from senders.api import views
 
 urlpatterns = [
     path("publishMessage", views.PublishMessageView.as_view(), name="publish-message"),
@@ -26,6 +26,12 @@ urlpatterns = [
         name="sender-organisation",
     ),
     path("extensions/publishMessages", views.BatchPublishView.as_view(), name="publish-messages"),
+    path("extensions/replies", replies.RepliesView.as_view(), name="replies"),
+    path(
+        "extensions/replies/<uuid:replyId>/attachment",
+        replies.ReplyAttachmentView.as_view(),
+        name="reply-attachment",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
