@@ -190,3 +190,40 @@ def test_the_emails_are_in_the_citizens_language(language, db, settings):
 def test_every_catalogue_holds_the_same_msgids():
     ids = {language: set(catalogue(language)) for language in ("fr", "nl", "de", "en")}
     assert ids["fr"] == ids["nl"] == ids["de"] == ids["en"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_development_mail_pages_are_translated(language, db, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    settings.EBOX_DEV_MAIL_VIEW = True
+    rendered = notification_mail.render(
+        notification_mail.Digest(
+            kind="new_mail", language=language, organisations=("SPF Finances",), message_count=1, registered_count=0
+        )
+    )
+    (tmp_path / "mail").mkdir()
+    name = "1-abcdef12.eml"
+    (tmp_path / "mail" / name).write_bytes(notification_mail.personalise(rendered, "marie@example.be", 1))
+    client = client_in(language)
+    for url in ("/dev/mail/", f"/dev/mail/{name}/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        assert_sound_html(page)
+        assert_no_english(page, language, url)
+
+
+def test_the_admin_names_our_models_in_dutch(db, admin_user):
+    page = client_in("nl", admin_user).get("/admin/").content.decode()
+    for dutch in (
+        "Burgers",
+        "Afzenders",
+        "Partnerapplicaties",
+        "Berichten",
+        "Meldingsmails",
+        "Integriteitsincidenten",
+        "Organisaties",
+    ):
+        assert dutch in page, dutch
+    for english in ("Partner apps", "Notification e-mails", "Integrity incidents", "Message events"):
+        assert english not in page, english
