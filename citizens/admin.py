@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from citizens import services
 from citizens.models import AccessLogEntry, ActivationChange, Citizen, PartnerApplication, PartnerGrant
@@ -42,12 +44,12 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
 class PartnerApplicationCreationForm(forms.ModelForm):
     """Registering a partner app creates its OAuth client; a confidential client's secret is shown once."""
 
-    name_fr = forms.CharField(label="Name (fr)")
-    name_nl = forms.CharField(label="Name (nl)")
-    name_de = forms.CharField(label="Name (de)", required=False)
-    name_en = forms.CharField(label="Name (en)", required=False)
-    redirect_uris = forms.CharField(label="Redirect URIs (space separated)")
-    confidential = forms.BooleanField(label="Confidential client (has a secret)", required=False, initial=True)
+    name_fr = forms.CharField(label=_("Name (fr)"))
+    name_nl = forms.CharField(label=_("Name (nl)"))
+    name_de = forms.CharField(label=_("Name (de)"), required=False)
+    name_en = forms.CharField(label=_("Name (en)"), required=False)
+    redirect_uris = forms.CharField(label=_("Redirect URIs (space separated)"))
+    confidential = forms.BooleanField(label=_("Confidential client (has a secret)"), required=False, initial=True)
     allowed_scopes = forms.MultipleChoiceField(
         choices=PartnerApplication.Scope.choices, widget=forms.CheckboxSelectMultiple
     )
@@ -63,7 +65,7 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
     readonly_fields = ["oauth_application", "created_at", "revoked_at"]
     actions = ["revoke"]
 
-    @admin.display(description="client id")
+    @admin.display(description=_("client id"))
     def client_id(self, obj: PartnerApplication) -> str:
         return obj.oauth_application.client_id
 
@@ -103,10 +105,10 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
         obj.pk = partner.pk
         message = f"client_id={partner.oauth_application.client_id}"
         if secret:
-            message += f" client_secret={secret} (shown once: store it now)"
+            message += " " + gettext("client_secret=%(secret)s (shown once: store it now)") % {"secret": secret}
         self.message_user(request, message, messages.WARNING)
 
-    @admin.action(description="Revoke the selected partner apps (ends every token and grant now)")
+    @admin.action(description=_("Revoke the selected partner apps (ends every token and grant now)"))
     def revoke(self, request, queryset) -> None:
         for partner in queryset:
             services.revoke_partner_application(partner)

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CitizensConfig(AppConfig):
     name = "citizens"
-    verbose_name = "Citizens"
+    verbose_name = _("Citizens")

@@ -33,6 +33,8 @@ class MessageContent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("message content")
+        verbose_name_plural = _("message contents")
         indexes = [models.Index(fields=["kek_id"])]
 
 
@@ -91,6 +93,8 @@ class Message(models.Model):
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         constraints = [
             # Idempotency is enforced by the database, so two concurrent duplicates cannot both land.
             models.UniqueConstraint(
@@ -137,6 +141,8 @@ class Attachment(models.Model):
     blob = models.CharField(max_length=200)
 
     class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["content", "position"], name="attachment_position")]
 
@@ -163,6 +169,8 @@ class MessageEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("message event")
+        verbose_name_plural = _("message events")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["message", "kind"])]
 
@@ -187,6 +195,8 @@ class Reply(models.Model):
     seal_key_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("reply")
+        verbose_name_plural = _("replies")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["sender_organisation", "-created_at"])]
 
@@ -201,6 +211,8 @@ class IntegrityIncident(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("integrity incident")
+        verbose_name_plural = _("integrity incidents")
         ordering = ["-detected_at"]
 
 
@@ -216,8 +228,11 @@ class IntegritySweep(models.Model):
     failed = models.PositiveBigIntegerField(default=0, help_text=_("Failures found in the current pass."))
     updated_at = models.DateTimeField(auto_now=True)
 
+    # --- Notification e-mails --------------------------------------------------------
 
-# --- Notification e-mails --------------------------------------------------------
+    class Meta:
+        verbose_name = _("integrity sweep")
+        verbose_name_plural = _("integrity sweeps")
 
 
 class EmailNotification(models.Model):
@@ -296,4 +311,6 @@ class NotificationReminder(models.Model):
     queued_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("notification reminder")
+        verbose_name_plural = _("notification reminders")
         constraints = [models.UniqueConstraint(fields=["message", "kind"], name="reminder_once_per_message")]

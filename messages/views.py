@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
@@ -36,7 +37,9 @@ def citizen_evidence(request, message_id):
     except evidence.EvidenceUnavailable as exc:
         raise Http404(str(exc))
     except services.IntegrityFailure:
-        return JsonResponse({"error": "integrity check failed; the operators have been alerted"}, status=409)
+        # A citizen's browser shows this, so it is in their language.
+        message_text = gettext("This message failed its integrity check; the operators have been alerted.")
+        return JsonResponse({"error": message_text}, status=409, json_dumps_params={"ensure_ascii": False})
     request.audit_ids.append(str(message.id))
     response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="ebox-evidence-{message.id}-{kind}.json"'

@@ -373,7 +373,7 @@ def test_directory_refuses_bad_parameters_with_a_clear_400(client, directory, qu
 
 
 def test_directory_json_page_out_of_range_is_a_404(client, directory):
-    response = client.get("/organisations.json?page=5")
+    response = client.get("/organisations.json?page=5", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 404
     assert "last page is 1" in response.json()["errors"]["page"][0]["message"]
 
@@ -448,7 +448,7 @@ def test_operator_view_shows_backlog_queue_incidents_and_campaigns(staff_client,
     message_services.record_incident(sealed, "sweep", "seal does not match the content")
     IntegrityIncident.objects.create(message=sealed, detected_by="read", reason="x", resolved_at=timezone.now())
 
-    response = staff_client.get("/admin/operations/")
+    response = staff_client.get("/admin/operations/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     html = response.content.decode()
     backlog = operations.unsealed_backlog()
@@ -494,7 +494,7 @@ def test_operator_view_says_when_the_broker_is_down(staff_client):
     saved = celery_app.conf.broker_read_url
     celery_app.conf.broker_read_url = dead
     try:
-        response = staff_client.get("/admin/operations/")
+        response = staff_client.get("/admin/operations/", HTTP_ACCEPT_LANGUAGE="en")
     finally:
         celery_app.conf.broker_read_url = saved
     assert response.status_code == 200
