@@ -20,15 +20,17 @@ under EBOX_AUDIT_HMAC_KEY>`, a machine client `client:<OAuth client id>`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import psycopg
 import rfc8785
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from ebox.models import AuditCheckpoint, AuditEntry
@@ -101,22 +103,44 @@ def record(
     canonical = canonical_entry(
         at=at, actor=actor, token_sha256=token_sha256, method=method, url=url, status_code=status_code, ids=ids
     )
-    table = AuditEntry._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-        # One statement: read the head and append, the hash computed by PostgreSQL (same formula as entry_hash()).
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (at, actor, token_sha256, method, url, status_code, ids, prev_hash, entry_hash)
-            SELECT %s, %s, %s, %s, %s, %s, %s, head.prev,
-                   encode(sha256(convert_to(head.prev || %s, 'UTF8')), 'hex')
-            FROM (SELECT coalesce((SELECT entry_hash FROM {table} ORDER BY id DESC LIMIT 1), %s) AS prev) AS head
-            RETURNING id, entry_hash
-            """,  # noqa: S608 - the table name is ours, every value is a parameter
-            [at, actor, token_sha256, method, url, status_code, ids, "\n" + canonical, GENESIS_HASH],
-        )
-        entry_id, digest = cursor.fetchone()
+    params = [at, actor, token_sha256, method, url, status_code, ids, "\n" + canonical, GENESIS_HASH]
+    if connection.in_atomic_block or not connection.get_autocommit():
+        # Joins the caller's transaction: the lock is held until it ends.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+            cursor.execute(_append_statement(), params)
+            return cursor.fetchone()
+    # On its own (the middleware): BEGIN, lock, append, COMMIT sent in one psycopg pipeline, one
+    # round trip instead of four (profiling showed ~1 ms per API call spent waiting on them). Each
+    # statement still runs in turn, so the INSERT reads the head after the lock is granted.
+    connection.ensure_connection()
+    raw = connection.connection
+    try:
+        with psycopg.Cursor(raw) as control, psycopg.Cursor(raw) as append:
+            with raw.pipeline():
+                control.execute("BEGIN")
+                control.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+                append.execute(_append_statement(), params, prepare=True)
+                control.execute("COMMIT")
+            entry_id, digest = append.fetchone()
+    except BaseException:
+        if raw.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raw.rollback()
+        raise
     return entry_id, digest
+
+
+@functools.cache
+def _append_statement() -> str:
+    """Read the chain head and append, in one statement; PostgreSQL computes the hash (as entry_hash() does)."""
+    table = AuditEntry._meta.db_table
+    return f"""
+        INSERT INTO {table} (at, actor, token_sha256, method, url, status_code, ids, prev_hash, entry_hash)
+        SELECT %s, %s, %s, %s, %s, %s, %s, head.prev,
+               encode(sha256(convert_to(head.prev || %s, 'UTF8')), 'hex')
+        FROM (SELECT coalesce((SELECT entry_hash FROM {table} ORDER BY id DESC LIMIT 1), %s) AS prev) AS head
+        RETURNING id, entry_hash
+        """  # noqa: S608 - the table name is ours, every value is a parameter
 
 
 # --- Recording requests ---------------------------------------------------------
