@@ -199,7 +199,14 @@ def publish_message(new: NewMessage) -> Message:
         event = MessageEvent(
             message=message, kind=MessageEvent.Kind.ACCEPTED, at=now, actor=new.sender_application.application_id
         )
-        _insert_together([(MessageContent, [content]), (Attachment, attachments), (Message, [message])], event)
+        groups = [(MessageContent, [content]), (Attachment, attachments), (Message, [message])]
+        if new.idempotency_key and connection.in_atomic_block:
+            # A savepoint, so that a concurrent duplicate's IntegrityError leaves the caller's
+            # transaction usable for the look-up below (only keyed publications pay for it).
+            with transaction.atomic():
+                _insert_together(groups, event)
+        else:
+            _insert_together(groups, event)
         transaction.on_commit(lambda: dispatch_sealing([message.id]))
     except IntegrityError as exc:
         _delete_blobs(written)
