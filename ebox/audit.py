@@ -9,6 +9,8 @@
   authenticated portal actions (POST/PUT/PATCH/DELETE, and GETs whose view appended to
   `request.audit_ids`, such as opening a message or downloading an attachment).
   Entries are written synchronously, never through a queue that could lose them.
+  `recording(request, status)` writes a view's entry in the same transaction as its action
+  (publishMessage: one commit for both); the middleware then skips that request.
 - `sign_checkpoint()` (beat) signs the chain head with the platform seal key, so a tail
   removed after a checkpoint shows; `verify()` (`manage.py verify_audit`) checks the
   chain and every checkpoint and names the first bad entry.
