@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from citizens.models import AccessLogEntry, ActivationChange, Citizen, PartnerApplication, PartnerGrant
+from ebox import db
 
 
 def citizen_for_number(national_number: str) -> Citizen:
     """The citizen with this (valid, compact) number, created on first sight, never activated by this."""
-    citizen, _ = Citizen.objects.get_or_create(national_number=national_number)
+    # A prepared look-up first: the common case, on every publication (ebox.db).
+    citizen = db.fetch_one(Citizen, national_number=national_number)
+    if citizen is None:
+        citizen, _ = Citizen.objects.get_or_create(national_number=national_number)
     return citizen
 
 
 def citizens_for_numbers(numbers: list[str]) -> dict[str, Citizen]:
     """Like citizen_for_number for many numbers, in two queries (campaigns)."""
     numbers = list(dict.fromkeys(numbers))
-    Citizen.objects.bulk_create([Citizen(national_number=n) for n in numbers], ignore_conflicts=True)
-    return {c.national_number: c for c in Citizen.objects.filter(national_number__in=numbers)}
+    if not numbers:
+        return {}
+    # One INSERT … SELECT FROM unnest(array) with every other column at its default: profiling the
+    # batch extension showed bulk_create building 5,000 instances and a 50,000-placeholder statement.
+    template = Citizen(national_number="")
+    fields = [f for f in Citizen._meta.concrete_fields if not f.primary_key and f.attname != "national_number"]
+    defaults = [f.get_db_prep_save(f.pre_save(template, True), connection) for f in fields]  # created_at: now
+    table = Citizen._meta.db_table
+    columns = ", ".join(connection.ops.quote_name(c) for c in ["national_number", *(f.column for f in fields)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT n, {', '.join(['%s'] * len(fields))} "  # noqa: S608 - ours
+            "FROM unnest(%s::varchar[]) AS n ON CONFLICT DO NOTHING",
+            [*defaults, numbers],
+        )
+    found = Citizen.objects.raw(f"SELECT * FROM {table} WHERE national_number = ANY(%s)", [numbers])  # noqa: S608
+    return {c.national_number: c for c in found}
 
 
 @transaction.atomic

@@ -9,6 +9,8 @@
   authenticated portal actions (POST/PUT/PATCH/DELETE, and GETs whose view appended to
   `request.audit_ids`, such as opening a message or downloading an attachment).
   Entries are written synchronously, never through a queue that could lose them.
+  `recording(request, status)` writes a view's entry in the same transaction as its action
+  (publishMessage: one commit for both); the middleware then skips that request.
 - `sign_checkpoint()` (beat) signs the chain head with the platform seal key, so a tail
   removed after a checkpoint shows; `verify()` (`manage.py verify_audit`) checks the
   chain and every checkpoint and names the first bad entry.
@@ -20,12 +22,15 @@ under EBOX_AUDIT_HMAC_KEY>`, a machine client `client:<OAuth client id>`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import psycopg
 import rfc8785
 from django.conf import settings
 from django.db import connection, transaction
@@ -101,22 +106,41 @@ def record(
     canonical = canonical_entry(
         at=at, actor=actor, token_sha256=token_sha256, method=method, url=url, status_code=status_code, ids=ids
     )
-    table = AuditEntry._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-        # One statement: read the head and append, the hash computed by PostgreSQL (same formula as entry_hash()).
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (at, actor, token_sha256, method, url, status_code, ids, prev_hash, entry_hash)
-            SELECT %s, %s, %s, %s, %s, %s, %s, head.prev,
-                   encode(sha256(convert_to(head.prev || %s, 'UTF8')), 'hex')
-            FROM (SELECT coalesce((SELECT entry_hash FROM {table} ORDER BY id DESC LIMIT 1), %s) AS prev) AS head
-            RETURNING id, entry_hash
-            """,  # noqa: S608 - the table name is ours, every value is a parameter
-            [at, actor, token_sha256, method, url, status_code, ids, "\n" + canonical, GENESIS_HASH],
-        )
-        entry_id, digest = cursor.fetchone()
+    params = [at, actor, token_sha256, method, url, status_code, ids, "\n" + canonical, GENESIS_HASH]
+    # Lock and append are sent in one psycopg pipeline, with BEGIN and COMMIT when there is no caller's
+    # transaction: one round trip instead of four (profiling showed ~1 ms per API call spent on them).
+    # Statements still run in turn, so the INSERT reads the chain head after the lock is granted.
+    # Inside a caller's transaction the lock is held until that transaction ends.
+    own_transaction = not connection.in_atomic_block and connection.get_autocommit()
+    raw = connection.connection
+    try:
+        with psycopg.Cursor(raw) as control, psycopg.Cursor(raw) as append:
+            with raw.pipeline():
+                if own_transaction:
+                    control.execute("BEGIN")
+                control.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK], prepare=True)
+                append.execute(_append_statement(), params, prepare=True)
+                if own_transaction:
+                    control.execute("COMMIT")
+            entry_id, digest = append.fetchone()
+    except BaseException:
+        if own_transaction and raw.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raw.rollback()
+        raise
     return entry_id, digest
+
+
+@functools.cache
+def _append_statement() -> str:
+    """Read the chain head and append, in one statement; PostgreSQL computes the hash (as entry_hash() does)."""
+    table = AuditEntry._meta.db_table
+    return f"""
+        INSERT INTO {table} (at, actor, token_sha256, method, url, status_code, ids, prev_hash, entry_hash)
+        SELECT %s, %s, %s, %s, %s, %s, %s, head.prev,
+               encode(sha256(convert_to(head.prev || %s, 'UTF8')), 'hex')
+        FROM (SELECT coalesce((SELECT entry_hash FROM {table} ORDER BY id DESC LIMIT 1), %s) AS prev) AS head
+        RETURNING id, entry_hash
+        """  # noqa: S608 - the table name is ours, every value is a parameter
 
 
 # --- Recording requests ---------------------------------------------------------
@@ -160,11 +184,11 @@ def should_record(request, response) -> bool:
     return request.method in _WRITE_METHODS or bool(getattr(request, "audit_ids", None))
 
 
-def record_request(request, response) -> tuple[int, str]:
+def record_request(request, status_code: int) -> tuple[int, str]:
     return record(
         method=request.method,
         url=request.get_full_path(),
-        status_code=response.status_code,
+        status_code=status_code,
         actor=request_actor(request),
         token_sha256=token_digest(_bearer_token(request)),
         ids=getattr(request, "audit_ids", ()),
@@ -180,10 +204,25 @@ class AuditMiddleware:
     def __call__(self, request):
         request.audit_ids = []
         response = self.get_response(request)
-        if should_record(request, response):
+        if should_record(request, response) and not getattr(request, "audit_recorded", False):
             # Synchronous: if the entry cannot be written the request fails loudly rather than go unlogged.
-            record_request(request, response)
+            record_request(request, response.status_code)
         return response
+
+
+@contextmanager
+def recording(request, status_code: int):
+    """Record the request's entry in the same transaction as what the block stores; yields `request.audit_ids`.
+
+    One commit (one WAL flush) for the action and its entry instead of two, and the entry
+    cannot exist without the action nor the action without its entry. The middleware then
+    skips the request. For views whose success status is known before they answer
+    (publishMessage: 201); if the block raises, nothing is stored and nothing is recorded.
+    """
+    with transaction.atomic():
+        yield request.audit_ids
+        record_request(request, status_code)
+    request.audit_recorded = True
 
 
 # --- Checkpoints and verification ------------------------------------------------

@@ -103,6 +103,11 @@ else:
     DATABASES = {"default": ensure_postgres(DATA_DIR, env.str("EBOX_DATABASE_NAME", default="ebox"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Server-side prepared statements for the few hot queries that ask for them (psycopg prepare=True; ebox.db):
+# Django's default (None) silently disables them. Turn off behind a pooler that cannot keep them (PgBouncer < 1.21).
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    # Only explicit prepare=True statements: automatic preparation after N runs stays off.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("EBOX_TEST_DATABASE_NAME", default="test_ebox")
 
 if env.str("REDIS_URL", default=""):
@@ -166,6 +171,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))
+# Each web process gathers the ids it published for this long, then queues one sealing task (0: one per request).
+EBOX_SEAL_DISPATCH_SECONDS = env.float("EBOX_SEAL_DISPATCH_SECONDS", default=0.2)
 
 # --- Authentication -----------------------------------------------------------
 

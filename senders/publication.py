@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
 
+from ebox import db
 from ebox.i18n import CONTENT_LANGUAGES
 from ebox.identifiers import normalise_enterprise_number, normalise_national_number
 from messages.models import Message
@@ -231,9 +232,9 @@ class Context:
 
     def message_type(self, type_id: str) -> MessageType | None:
         if type_id not in self.message_types:
-            self.message_types[type_id] = MessageType.objects.filter(
-                organisation_id=self.sender_application.organisation_id, message_type_id=type_id
-            ).first()
+            self.message_types[type_id] = db.fetch_one(
+                MessageType, organisation_id=self.sender_application.organisation_id, message_type_id=type_id
+            )
         return self.message_types[type_id]
 
 

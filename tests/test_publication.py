@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
+from citizens.models import Citizen
 from messages.models import Attachment, Message, MessageContent
 from senders import services
 from tests.factories import CitizenFactory, MessageTypeFactory
@@ -545,6 +546,10 @@ def test_batch_publication_gives_a_result_per_item(integrator, activated_citizen
             {k: result[k] for k in ("messageId", "expirationDate", "code", "message")}, "PublicationStatusMessage"
         )
     assert Message.objects.count() == MessageContent.objects.count() == Attachment.objects.count() == 2
+    # The new recipient is registered on first sight with the model's defaults, not activated.
+    newcomer = Citizen.objects.get(national_number="92041512329")
+    assert newcomer.activated_at is None and newcomer.created_at is not None
+    assert (newcomer.preferred_language, newcomer.email, newcomer.notify_new_messages) == ("fr", "", True)
     # Rows written with COPY read back like any other: seal, then decrypt and check the seal.
     from messages import services as message_services
 

@@ -83,22 +83,26 @@ def _columns(model) -> list[str]:
 
 
 @cache
-def _token_query() -> sql.Composed:
+def _token_query() -> str:
     def cols(alias: str, model) -> list[sql.Composable]:
         return [sql.Identifier(alias, c) for c in _columns(model)]
 
     select = [sql.SQL("t.id, t.expires, t.scope, a.client_id")] + cols("s", SenderApplication) + cols("o", Organisation)
-    return sql.SQL(
-        "SELECT {select} FROM {token} t JOIN {app} a ON a.id = t.application_id "
-        "LEFT JOIN {sender} s ON s.oauth_application_id = a.id "
-        "LEFT JOIN {org} o ON o.id = s.organisation_id WHERE t.token_checksum = %s"
-    ).format(
-        select=sql.SQL(", ").join(select),
-        token=sql.Identifier(AccessToken._meta.db_table),
-        app=sql.Identifier(Application._meta.db_table),
-        sender=sql.Identifier(SenderApplication._meta.db_table),
-        org=sql.Identifier(Organisation._meta.db_table),
-    )
+    return (
+        sql.SQL(
+            "SELECT {select} FROM {token} t JOIN {app} a ON a.id = t.application_id "
+            "LEFT JOIN {sender} s ON s.oauth_application_id = a.id "
+            "LEFT JOIN {org} o ON o.id = s.organisation_id WHERE t.token_checksum = %s"
+        )
+        .format(
+            select=sql.SQL(", ").join(select),
+            token=sql.Identifier(AccessToken._meta.db_table),
+            app=sql.Identifier(Application._meta.db_table),
+            sender=sql.Identifier(SenderApplication._meta.db_table),
+            org=sql.Identifier(Organisation._meta.db_table),
+        )
+        .as_string()
+    )  # rendered once: composing it on every request cost ~0.1 ms
 
 
 def _load_token(checksum: str):

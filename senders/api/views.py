@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from citizens.selectors import channel_for
+from ebox import audit
 from messages import services as message_services
 from messages.models import Message
 from senders import publication, selectors
@@ -139,7 +140,10 @@ class PublishMessageView(SenderAPIView):
                 idempotency_key=request.headers.get("Idempotency-Key"),
                 oversized=limiter.oversized,
             )
-            message = message_services.publish_message(new)
+            # The audit entry commits with the publication (one WAL flush for both).
+            with audit.recording(request._request, 201) as audit_ids:
+                message = message_services.publish_message(new)
+                audit_ids.append(str(message.id))
         except publication.PublicationError as exc:
             return error_response(exc.status, exc.message, exc.details)
         except message_services.DuplicatePublication as exc:
