@@ -43,7 +43,6 @@ from messages.models import Attachment, EmailNotification, Message, MessageConte
 from senders.models import MessageType, Organisation, SenderApplication  # noqa: E402
 
 TARGET = 0.3
-CITIZENS = 200
 
 
 def setup_senders() -> tuple[SenderApplication, MessageType]:
@@ -53,16 +52,18 @@ def setup_senders() -> tuple[SenderApplication, MessageType]:
     return application, message_type
 
 
-def store_accepted(n: int, application: SenderApplication, message_type: MessageType) -> list[uuid.UUID]:
+def store_accepted(
+    n: int, application: SenderApplication, message_type: MessageType, per_citizen: int = 1
+) -> list[uuid.UUID]:
     """N accepted messages, encrypted as publish_message does, inserted in bulk (the bench times sealing).
 
-    Their recipients are CITIZENS activated citizens with a verified address, so that sealing
-    also records the notification e-mails it makes owed, as in production.
+    Their recipients are activated citizens with a verified address, `per_citizen` messages each
+    (a campaign: one each), so that sealing also records the e-mails it makes owed, as in production.
     """
     now = timezone.now()
     citizens = Citizen.objects.bulk_create(
-        Citizen(national_number=f"{n:011d}", activated_at=now, email=f"c{n}@example.be", email_verified_at=now)
-        for n in range(CITIZENS)
+        Citizen(national_number=f"{k:011d}", activated_at=now, email=f"c{k}@example.be", email_verified_at=now)
+        for k in range(-(-n // per_citizen))
     )
     ids = []
     for start in range(0, n, 2000):
@@ -97,8 +98,8 @@ def store_accepted(n: int, application: SenderApplication, message_type: Message
                 sender_application=application,
                 message_type=message_type,
                 recipient_type="citizen",
-                recipient_id=citizens[i % CITIZENS].national_number,
-                citizen=citizens[i % CITIZENS],
+                recipient_id=citizens[i // per_citizen].national_number,
+                citizen=citizens[i // per_citizen],
                 channel="digital",
                 received_at=now,
                 expires_at=message_type.expiration_from(now),
@@ -135,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=services.SEAL_BATCH)
+    parser.add_argument("--per-citizen", type=int, default=1, help="messages per recipient (default: a campaign)")
     args = parser.parse_args()
 
     # As in production (DATABASE_CONN_MAX_AGE): a worker keeps its connections between tasks.
@@ -142,7 +144,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     application, message_type = setup_senders()
     t0 = time.perf_counter()
-    ids = store_accepted(args.messages, application, message_type)
+    ids = store_accepted(args.messages, application, message_type, args.per_citizen)
     print(f"stored {len(ids)} accepted messages in {time.perf_counter() - t0:.1f}s")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
