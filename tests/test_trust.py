@@ -266,6 +266,23 @@ def test_sealing_twice_has_one_effect(publish, citizen):
     assert message.events.filter(kind="sealed").count() == 1
 
 
+def test_the_sealer_formats_times_as_the_verifier_does(publish, citizen):
+    # The sealer has PostgreSQL format the times it signs; readers format them in Python.
+    # Whole seconds (no microseconds) and a far expiration are where two formatters would differ.
+    message = publish(citizen.national_number, seal=False)
+    received = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    expires = dt.datetime(2999, 12, 31, 23, 59, 59, 1, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    Message.objects.filter(pk=message.pk).update(received_at=received, expires_at=expires)
+    assert services.seal_messages([message.id]) == 1
+    message = Message.objects.select_related("content", "sender_organisation", "sender_application").get(pk=message.pk)
+    document = services.seal_document_for(
+        message, services.decrypt_text(message.content), list(message.content.attachments.order_by("position"))
+    )
+    assert document["receiptDate"] == "2026-01-02T03:04:05.000000Z"
+    assert document["expirationDate"] == "2999-12-31T21:59:59.000001Z"
+    assert sealing.verify(document, message.seal_key_id, message.seal)
+
+
 def test_the_signed_form_is_rfc8785_canonical_json(publish, citizen):
     from messages.verify_evidence import canonical as standalone_canonical
 
