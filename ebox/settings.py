@@ -25,11 +25,10 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 def _development_secret(name: str) -> str:
     """A secret generated once into the git-ignored data folder, for development only."""
+    from ebox.devkeys import ensure_created, write_private
+
     path = DATA_DIR / "secrets" / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    ensure_created(path, lambda: write_private(path, secrets.token_urlsafe(50).encode()))
     return path.read_text().strip()
 
 

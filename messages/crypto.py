@@ -28,6 +28,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
+from ebox.devkeys import ensure_created, write_private
+
 NONCE_BYTES = 12
 CHUNK_BYTES = 64 * 1024
 _BLOB_MAGIC = b"EBX1"
@@ -72,11 +74,9 @@ def generate_development_kek(make_current: bool = True) -> str:
     folder = _development_kek_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     kek_id = "kek-" + secrets.token_hex(4)
-    path = folder / f"{kek_id}.key"
-    path.write_text(base64.b64encode(os.urandom(32)).decode())
-    path.chmod(0o600)
+    write_private(folder / f"{kek_id}.key", base64.b64encode(os.urandom(32)))
     if make_current:
-        (folder / "current").write_text(kek_id)
+        write_private(folder / "current", kek_id.encode())
     load_keyring.cache_clear()
     return kek_id
 
@@ -89,8 +89,7 @@ def load_keyring() -> Keyring:
         pairs = _parse_keys(Path(settings.EBOX_KEK_FILE).read_text().splitlines())
     else:
         folder = _development_kek_dir()
-        if not (folder / "current").exists():
-            generate_development_kek()
+        ensure_created(folder / "current", generate_development_kek)
         current = (folder / "current").read_text().strip()
         pairs = [(current, base64.b64decode((folder / f"{current}.key").read_text()))]
         pairs += [(p.stem, base64.b64decode(p.read_text())) for p in sorted(folder.glob("*.key")) if p.stem != current]

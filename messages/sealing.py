@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
+from ebox.devkeys import ensure_created, write_private
+
 SEAL_VERSION = "ebox-seal-1"
 
 
@@ -47,11 +49,9 @@ def generate_seal_key(make_current: bool = True) -> str:
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path = folder / f"{kid}.pem"
-    path.write_bytes(pem)
-    path.chmod(0o600)
+    write_private(folder / f"{kid}.pem", pem)
     if make_current:
-        (folder / "current").write_text(kid)
+        write_private(folder / "current", kid.encode())
     load_seal_keys.cache_clear()
     return kid
 
@@ -59,8 +59,7 @@ def generate_seal_key(make_current: bool = True) -> str:
 @lru_cache(maxsize=1)
 def load_seal_keys() -> tuple[str, dict[str, Ed25519PrivateKey]]:
     folder = _keys_dir()
-    if not (folder / "current").exists():
-        generate_seal_key()
+    ensure_created(folder / "current", generate_seal_key)
     current = (folder / "current").read_text().strip()
     keys = {p.stem: serialization.load_pem_private_key(p.read_bytes(), password=None) for p in folder.glob("*.pem")}
     return current, keys
