@@ -627,3 +627,11 @@ def test_an_enterprise_recipient(integrator):
     assert response.status_code == 201, response.text
     message = Message.objects.get(id=response.json()["messageId"])
     assert (message.recipient_type, message.recipient_id, message.citizen) == ("enterprise", "0206731645", None)
+
+
+def test_api_errors_are_in_english_unless_the_client_asks(integrator, pdf_bytes):
+    data = message_json(number="85073003329")
+    english = publish(integrator, dict(data), {"upfile1": pdf_part(pdf_bytes)}).json()
+    assert "is not a valid national register or BIS number" in english["message"]
+    french = publish(integrator, dict(data), {"upfile1": pdf_part(pdf_bytes)}, headers={"Accept-Language": "fr"}).json()
+    assert "n'est pas un numéro de registre national" in french["message"]
