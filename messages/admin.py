@@ -3,19 +3,9 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from ebox.admin import AppendOnlyAdmin as ReadOnlyAdmin
 from messages.models import EmailNotification, IntegrityIncident, Message, MessageEvent
 from messages.notifications import services as notification_services
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class MessageEventInline(admin.TabularInline):

@@ -835,6 +835,30 @@ def verified_text(message: Message, detected_by: str = "read") -> MessageText:
     return text
 
 
+def _verified_blob(kek_id: str, wrapped_key: bytes, owner_id, blob_name: str, sha256: str, record_failure):
+    """Yield the decrypted chunks of an encrypted blob; the last one only once the whole blob
+    authenticated and its SHA-256 matched, so a client streaming it never receives the complete
+    bytes of a damaged file. On failure `record_failure(reason)` runs and IntegrityFailure is raised."""
+    digest = hashlib.sha256()
+    pending = None
+    try:
+        data_key = crypto.unwrap_key(kek_id, bytes(wrapped_key))
+        with default_storage.open(blob_name, "rb") as blob:
+            for chunk in crypto.decrypt_stream(data_key, owner_id, "bytes", blob):
+                digest.update(chunk)
+                if pending is not None:
+                    yield pending
+                pending = chunk
+    except (crypto.DecryptionError, OSError) as exc:
+        record_failure(str(exc))
+        raise IntegrityFailure(str(exc)) from exc
+    if digest.hexdigest() != sha256:
+        record_failure("digest mismatch")
+        raise IntegrityFailure("attachment digest mismatch")
+    if pending is not None:
+        yield pending
+
+
 def open_attachment(message: Message, attachment: Attachment, detected_by: str = "read", check_seal: bool = True):
     """Yield the decrypted bytes of an attachment, checking its SHA-256 against the sealed value.
 
@@ -846,24 +870,14 @@ def open_attachment(message: Message, attachment: Attachment, detected_by: str =
         raise IntegrityFailure("attachment does not belong to this message")
     if check_seal:
         verified_text(message, detected_by)
-    digest = hashlib.sha256()
-    pending = None
-    try:
-        data_key = crypto.unwrap_key(message.content.kek_id, message.content.wrapped_key)
-        with default_storage.open(attachment.blob, "rb") as blob:
-            for chunk in crypto.decrypt_stream(data_key, attachment.id, "bytes", blob):
-                digest.update(chunk)
-                if pending is not None:
-                    yield pending
-                pending = chunk
-    except (crypto.DecryptionError, OSError) as exc:
-        record_incident(message, detected_by, f"attachment {attachment.id}: {exc}")
-        raise IntegrityFailure(str(exc)) from exc
-    if digest.hexdigest() != attachment.sha256:
-        record_incident(message, detected_by, f"attachment {attachment.id}: digest mismatch")
-        raise IntegrityFailure("attachment digest mismatch")
-    if pending is not None:
-        yield pending
+    yield from _verified_blob(
+        message.content.kek_id,
+        message.content.wrapped_key,
+        attachment.id,
+        attachment.blob,
+        attachment.sha256,
+        lambda reason: record_incident(message, detected_by, f"attachment {attachment.id}: {reason}"),
+    )
 
 
 def attachment_meta(message: Message, attachment: Attachment, detected_by: str = "read") -> dict:
@@ -1029,21 +1043,11 @@ def open_reply_attachment(reply, detected_by: str = "read"):
     if not reply.attachment_blob:
         raise FileNotFoundError(f"reply {reply.id} has no attachment")
     verified_reply(reply, detected_by)
-    digest = hashlib.sha256()
-    pending = None
-    try:
-        data_key = crypto.unwrap_key(reply.kek_id, bytes(reply.wrapped_key))
-        with default_storage.open(reply.attachment_blob, "rb") as blob:
-            for chunk in crypto.decrypt_stream(data_key, reply.id, "bytes", blob):
-                digest.update(chunk)
-                if pending is not None:
-                    yield pending
-                pending = chunk
-    except (crypto.DecryptionError, OSError) as exc:
-        record_reply_incident(reply, detected_by, f"attachment: {exc}")
-        raise IntegrityFailure(str(exc)) from exc
-    if digest.hexdigest() != reply.attachment_sha256:
-        record_reply_incident(reply, detected_by, "attachment digest mismatch")
-        raise IntegrityFailure("attachment digest mismatch")
-    if pending is not None:
-        yield pending
+    yield from _verified_blob(
+        reply.kek_id,
+        reply.wrapped_key,
+        reply.id,
+        reply.attachment_blob,
+        reply.attachment_sha256,
+        lambda reason: record_reply_incident(reply, detected_by, f"attachment: {reason}"),
+    )
