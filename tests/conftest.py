@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 
 from ebox.pdf import simple_pdf
@@ -80,6 +81,17 @@ def publish(sender_application, message_type, pdf_bytes):
     return _publish
 
 
+def reset_broker_connections() -> None:
+    """Drop this process's pooled broker connections (after a test stopped and restarted Redis)."""
+    from kombu import pools
+
+    from ebox.celery import app
+
+    pools.reset()  # closes and forgets kombu's process-wide connection and producer pools
+    app._pool = None  # Celery takes a fresh pool on next use
+    app.amqp._producer_pool = None
+
+
 def service_env(**extra: str) -> dict[str, str]:
     """Environment for a process the tests start: same data folder, the test database."""
     env = dict(os.environ)
@@ -130,7 +142,12 @@ def _start_worker(extra_env: dict[str, str], concurrency: int = 1):
         if proc.poll() is not None:
             log.seek(0)
             pytest.fail(f"worker exited: {log.read()}")
-        if any(host.startswith(f"{name}@") for reply in app.control.ping(timeout=0.5) for host in reply):
+        try:
+            replies = app.control.ping(timeout=0.5)
+        except (OSError, redis.ConnectionError):  # a pooled connection to a Redis a test restarted
+            reset_broker_connections()
+            continue
+        if any(host.startswith(f"{name}@") for reply in replies for host in reply):
             break
     else:
         log.seek(0)

@@ -11,6 +11,7 @@ from django.conf import settings
 from ebox.embedded import ensure_redis, redis_socket, stop_redis
 from messages import services as message_services
 from messages.models import Message
+from tests.conftest import reset_broker_connections
 from tests.factories import CitizenFactory
 from tests.publication_support import message_json, multipart
 from tests.test_publication import CITIZEN, _make_integrator
@@ -45,6 +46,8 @@ def test_redis_down_during_publication_then_back(integrator):
         assert message.status == Message.Status.ACCEPTED
     finally:
         ensure_redis(data_dir)
+        # This process's pooled broker connections point at the Redis that was stopped.
+        reset_broker_connections()
     # Beat's job (a thin task over this service) finds the work in PostgreSQL and seals it.
     assert message_services.redispatch_pending(older_than=dt.timedelta(0)) == 1
     message.refresh_from_db()
