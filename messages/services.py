@@ -97,6 +97,18 @@ def _payment_due_on(payment_data: dict | None) -> dt.date | None:
         return None
 
 
+def store_encrypted_blob(data_key: bytes, owner_id: uuid.UUID, source: BinaryIO, folder: str) -> tuple[int, str, str]:
+    """Encrypt a file chunk by chunk into the attachment storage; return (size, SHA-256 hex, blob name).
+
+    The caller deletes the blob if its transaction fails (nothing half-stored)."""
+    source.seek(0)
+    with tempfile.TemporaryFile() as encrypted:
+        size, sha256 = crypto.encrypt_stream(data_key, owner_id, "bytes", source, encrypted)
+        encrypted.seek(0)
+        name = default_storage.save(f"{folder}/{owner_id}.bin", File(encrypted))
+    return size, sha256, name
+
+
 def _build_content(new: NewMessage, written_blobs: list[str]) -> tuple[MessageContent, list[Attachment]]:
     """Encrypt a publication's content; attachment blobs go to storage (their names into written_blobs)."""
     content = MessageContent(id=uuid.uuid4(), sender_organisation=new.sender_application.organisation)
@@ -124,13 +136,9 @@ def _build_content(new: NewMessage, written_blobs: list[str]) -> tuple[MessageCo
         attachment.meta_ct = crypto.encrypt_field(
             data_key, attachment.id, "meta", _json({"fileName": upload.file_name, "title": upload.title})
         )
-        upload.file.seek(0)
-        with tempfile.TemporaryFile() as encrypted:
-            attachment.size, attachment.sha256 = crypto.encrypt_stream(
-                data_key, attachment.id, "bytes", upload.file, encrypted
-            )
-            encrypted.seek(0)
-            attachment.blob = default_storage.save(f"attachments/{attachment.id}.bin", File(encrypted))
+        attachment.size, attachment.sha256, attachment.blob = store_encrypted_blob(
+            data_key, attachment.id, upload.file, "attachments"
+        )
         written_blobs.append(attachment.blob)
         attachments.append(attachment)
     return content, attachments
@@ -959,13 +967,9 @@ def reply_to_message(message: Message, citizen, text: str, attachment: Attachmen
                 data_key, reply.id, "meta", _json({"fileName": attachment.file_name})
             )
             reply.attachment_media_type = attachment.media_type
-            attachment.file.seek(0)
-            with tempfile.TemporaryFile() as encrypted:
-                reply.attachment_size, reply.attachment_sha256 = crypto.encrypt_stream(
-                    data_key, reply.id, "bytes", attachment.file, encrypted
-                )
-                encrypted.seek(0)
-                reply.attachment_blob = default_storage.save(f"replies/{reply.id}.bin", File(encrypted))
+            reply.attachment_size, reply.attachment_sha256, reply.attachment_blob = store_encrypted_blob(
+                data_key, reply.id, attachment.file, "replies"
+            )
             written.append(reply.attachment_blob)
         with transaction.atomic():
             reply.created_at = timezone.now()
