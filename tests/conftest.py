@@ -137,22 +137,24 @@ def _start_worker(extra_env: dict[str, str], concurrency: int = 1):
     proc.log = log
     from ebox.celery import app
 
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"worker exited: {log.read()}")
-        try:
-            replies = app.control.ping(timeout=0.5)
-        except (OSError, redis.ConnectionError):  # a pooled connection to a Redis a test restarted
-            reset_broker_connections()
-            continue
-        if any(host.startswith(f"{name}@") for reply in replies for host in reply):
-            break
-    else:
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"worker exited: {log.read()}")
+            try:
+                replies = app.control.ping(timeout=0.5)
+            except (OSError, redis.ConnectionError):  # a pooled connection to a Redis a test restarted
+                reset_broker_connections()
+                continue
+            if any(host.startswith(f"{name}@") for reply in replies for host in reply):
+                return proc
         log.seek(0)
         pytest.fail(f"worker did not answer: {log.read()}")
-    return proc
+    except BaseException:
+        _stop_worker(proc)  # never leave a worker (and its pool) running after a failed start
+        raise
 
 
 def _stop_worker(proc) -> None:
