@@ -173,22 +173,7 @@ def _pdf(title: str, lines: list[str]) -> io.BytesIO:
 def load_demo() -> dict[str, int]:
     """Create the demo data unless it is there already; returns counts of what was created."""
     created = {"organisations": 0, "citizens": 0, "messages": 0}
-    for spec in DEMO_ORGANISATIONS:
-        organisation, new = Organisation.objects.get_or_create(
-            enterprise_number=spec["enterprise_number"],
-            defaults={k: spec[k] for k in ("short_name", "category", "region", "joined_on")}
-            | {"long_name": spec.get("long_name", {}), "paper_transition_until": spec.get("paper_transition_until")},
-        )
-        created["organisations"] += new
-        SenderApplication.objects.get_or_create(
-            application_id=spec["application"],
-            defaults={"organisation": organisation, "name": {"fr": spec["application"], "nl": spec["application"]}},
-        )
-        for type_id, name, number, unit in spec["types"]:
-            MessageType.objects.get_or_create(
-                message_type_id=type_id,
-                defaults={"organisation": organisation, "name": name, "validity_number": number, "validity_unit": unit},
-            )
+    created["organisations"] += _create_organisations(DEMO_ORGANISATIONS)
     for person in DEMO_CITIZENS:
         citizen, new = Citizen.objects.get_or_create(
             national_number=person["national_number"],

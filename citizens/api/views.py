@@ -31,15 +31,13 @@ from ebox.i18n import CONTENT_LANGUAGES
 from messages import services as message_services
 from messages.models import Message
 from senders.api.docs import errors, ref
+from senders.api.errors import error_response
 
 READ, MANAGE = "ebox.read", "ebox.manage"
 
 
 def status_message(code: str, message: str, http_status: int, details: list | None = None) -> Response:
-    body = {"id": str(uuid.uuid4()), "code": code, "message": message}
-    if details:
-        body["details"] = details
-    return Response(body, status=http_status)
+    return error_response(http_status, message, details, code=code)
 
 
 class PartnerAccess(BasePermission):
