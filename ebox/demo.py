@@ -613,6 +613,5 @@ def load_demo_history() -> dict[str, int]:
     for ids, when in batches:
         sealed_at = when + dt.timedelta(seconds=5)
         Message.objects.filter(id__in=ids).update(sealed_at=sealed_at)
-        MessageEvent.objects.filter(message_id__in=ids, kind=MessageEvent.Kind.SEALED).update(at=sealed_at)
     created["messages"] = len(sealed_ids)
     return created

@@ -356,6 +356,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # Notification e-mails (see messages.notifications): at most one per citizen per digest window.
 EBOX_NOTIFICATION_WINDOW = timedelta(seconds=env.int("EBOX_NOTIFICATION_WINDOW_SECONDS", default=900))
+# A process asks a worker to send due e-mails at most once per this many seconds (0: after every
+# commit that owes some); the beat poll above sends whatever a lost request leaves.
+EBOX_NOTIFICATION_DISPATCH_SECONDS = env.float("EBOX_NOTIFICATION_DISPATCH_SECONDS", default=0.5)
 # Rows one worker claims at once (one SMTP connection, templates rendered once per language and sender).
 EBOX_NOTIFICATION_BATCH = env.int("EBOX_NOTIFICATION_BATCH", default=500)
 # E-mails handed to SMTP between two progress records: at most this many are "uncertain" after a crash.

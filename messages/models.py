@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -57,19 +58,24 @@ class Message(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     content = models.ForeignKey(MessageContent, on_delete=models.PROTECT, related_name="messages")
-    # No index of its own: message_by_sender (sender_organisation, -received_at) serves these lookups,
-    # and every index on this table costs each publication and each seal.
+    # Every index on this table costs each publication and each seal (a seal changes `status`,
+    # so it rewrites every index entry): the foreign keys below have none of their own. Messages
+    # are found by id, by (citizen, received) in message_inbox, and by (sender_organisation,
+    # received) in message_by_sender; only deleting an application, a type or a citizen (which
+    # PROTECT refuses anyway while messages exist) scans instead.
     sender_organisation = models.ForeignKey(
         "senders.Organisation", on_delete=models.PROTECT, related_name="messages", db_index=False
     )
     sender_application = models.ForeignKey(
-        "senders.SenderApplication", on_delete=models.PROTECT, related_name="messages"
+        "senders.SenderApplication", on_delete=models.PROTECT, related_name="messages", db_index=False
     )
-    message_type = models.ForeignKey("senders.MessageType", on_delete=models.PROTECT, related_name="messages")
+    message_type = models.ForeignKey(
+        "senders.MessageType", on_delete=models.PROTECT, related_name="messages", db_index=False
+    )
     recipient_type = models.CharField(max_length=10, choices=RecipientType.choices, default=RecipientType.CITIZEN)
     recipient_id = models.CharField(max_length=11, help_text=_("National/BIS number or enterprise number."))
     citizen = models.ForeignKey(
-        "citizens.Citizen", on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
+        "citizens.Citizen", on_delete=models.PROTECT, null=True, blank=True, related_name="messages", db_index=False
     )
     # Indexed only where set (replies to a message are few): see Meta.indexes.
     original_message = models.ForeignKey(
@@ -82,7 +88,7 @@ class Message(models.Model):
     payment_due_on = models.DateField(null=True, blank=True)
     channel = models.CharField(max_length=20, choices=Channel.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED)
-    received_at = models.DateTimeField(db_index=True)
+    received_at = models.DateTimeField()  # indexed by message_received (BRIN) and the composite indexes
     expires_at = models.DateTimeField()
     sealed_at = models.DateTimeField(null=True, blank=True)
     seal = models.BinaryField(null=True, blank=True)
@@ -109,6 +115,8 @@ class Message(models.Model):
             # Pending work that beat re-dispatches.
             models.Index(fields=["received_at"], condition=Q(status="accepted"), name="message_unsealed"),
             models.Index(fields=["sender_organisation", "-received_at"], name="message_by_sender"),
+            # Time ranges (statistics): rows arrive in time order, so a BRIN index of a few pages does.
+            BrinIndex(fields=["received_at"], name="message_received"),
             models.Index(
                 fields=["original_message"], condition=Q(original_message__isnull=False), name="message_replies_to"
             ),
@@ -148,11 +156,11 @@ class Attachment(models.Model):
 
 
 class MessageEvent(models.Model):
-    """A step in a message's life; proofs are made of these."""
+    """A step in a message's life that has no column of its own: who read it, archived it, was notified…"""
 
+    # Acceptance and sealing are not events: their times are on the message (received_at,
+    # sealed_at), written with it, which spares a row per message on the publication and seal paths.
     class Kind(models.TextChoices):
-        ACCEPTED = "accepted", _("accepted")
-        SEALED = "sealed", _("sealed")
         READ = "read", _("read")
         HIDDEN = "hidden", _("archived")
         UNHIDDEN = "unhidden", _("restored")

@@ -133,7 +133,8 @@ def seal_document(
     """The document a seal signs. Digests, never content, so a seal can be shown to anyone."""
 
     def digests(texts: dict[str, str] | None) -> dict[str, str]:
-        return {lang: sha256_hex(text.encode()) for lang, text in sorted((texts or {}).items())}
+        # Key order does not matter: `canonical` sorts keys.
+        return {lang: hashlib.sha256(text.encode()).hexdigest() for lang, text in (texts or {}).items()}
 
     return {
         "version": SEAL_VERSION,

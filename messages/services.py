@@ -5,15 +5,12 @@ The only code that writes messages. Views, serializers and tasks call these func
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import functools
 import hashlib
 import json
 import logging
-import os
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +27,7 @@ from psycopg import sql
 
 from citizens.selectors import channel_for
 from citizens.services import citizen_for_number, citizens_for_numbers
+from ebox.dispatch import CoalescingDispatcher
 from messages import crypto, sealing
 from messages.models import Attachment, IntegrityIncident, Message, MessageContent, MessageEvent
 from messages.notifications import services as notifications
@@ -204,17 +202,14 @@ def publish_message(new: NewMessage) -> Message:
         # publication itself, which is one INSERT statement: atomic on its own, so no
         # BEGIN/COMMIT round trips are needed (inside an outer transaction it joins it).
         message = _new_message_row(new, content, new.recipient_id, now)
-        event = MessageEvent(
-            message=message, kind=MessageEvent.Kind.ACCEPTED, at=now, actor=new.sender_application.application_id
-        )
         groups = [(MessageContent, [content]), (Attachment, attachments), (Message, [message])]
         if new.idempotency_key and connection.in_atomic_block:
             # A savepoint, so that a concurrent duplicate's IntegrityError leaves the caller's
             # transaction usable for the look-up below (only keyed publications pay for it).
             with transaction.atomic():
-                _insert_together(groups, event)
+                _insert_together(groups)
         else:
-            _insert_together(groups, event)
+            _insert_together(groups)
         transaction.on_commit(lambda: dispatch_sealing([message.id]))
     except IntegrityError as exc:
         _delete_blobs(written)
@@ -234,7 +229,7 @@ def publish_message(new: NewMessage) -> Message:
 
 @functools.cache
 def _insert_statement(shape: tuple[tuple[str, int], ...]) -> str:
-    """One INSERT … for a whole publication: data-modifying CTEs, one per table, then the event."""
+    """One INSERT … for a whole publication: data-modifying CTEs, one per table."""
     from django.apps import apps
 
     parts = []
@@ -263,8 +258,8 @@ def _insert_fields(model) -> list:
     ]
 
 
-def _insert_together(groups: list[tuple], event: MessageEvent) -> None:
-    """Insert a publication's rows (content, attachments, message, its event) in one round trip.
+def _insert_together(groups: list[tuple]) -> None:
+    """Insert a publication's rows (content, attachments, message) in one round trip.
 
     Profiling publishMessage showed the ORM's four INSERTs (each compiled, sent and
     answered in turn) as the largest part of a publication. This sends one statement,
@@ -273,7 +268,7 @@ def _insert_together(groups: list[tuple], event: MessageEvent) -> None:
     """
     from django.db import connection
 
-    groups = [(model, objs) for model, objs in groups if objs] + [(MessageEvent, [event])]
+    groups = [(model, objs) for model, objs in groups if objs]
     shape = tuple((model._meta.label, len(objs)) for model, objs in groups)
     params = []
     for model, objs in groups:
@@ -384,14 +379,6 @@ def publish_messages(news: list[NewMessage]) -> list[Message | DuplicatePublicat
                     _copy_insert(MessageContent, [built[i][0] for i in pending])
                     _copy_insert(Attachment, [a for i in pending for a in built[i][1]])
                     _copy_insert(Message, list(messages.values()))
-                    _copy_rows(
-                        MessageEvent._meta.db_table,
-                        ["message_id", "kind", "at", "actor", "detail"],
-                        [
-                            (m.id, MessageEvent.Kind.ACCEPTED, now, m.sender_application.application_id, "{}")
-                            for m in messages.values()
-                        ],
-                    )
                     ids = [m.id for m in messages.values()]
                     transaction.on_commit(lambda ids=ids: dispatch_sealing(ids))
             except IntegrityError as exc:
@@ -482,14 +469,6 @@ def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[M
                 )
             )
         Message.objects.bulk_create(messages)
-        MessageEvent.objects.bulk_create(
-            [
-                MessageEvent(
-                    message=m, kind=MessageEvent.Kind.ACCEPTED, at=now, actor=original.sender_application.application_id
-                )
-                for m in messages
-            ]
-        )
         ids = [m.id for m in messages]
         transaction.on_commit(lambda: dispatch_sealing(ids))
     return messages
@@ -497,14 +476,16 @@ def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[M
 
 # --- Sealing -------------------------------------------------------------------
 
-SEAL_BATCH = 500
+# Ids per sealing task: large enough that a task's first read and last write, which cannot
+# overlap with signing (see seal_messages), are a small part of it (bench/seal.py).
+SEAL_BATCH = 1000
 
 
 def dispatch_sealing(message_ids: list[uuid.UUID]) -> None:
     """Queue sealing after commit. If the broker is down the rows stay `accepted` and beat retries.
 
     With EBOX_SEAL_DISPATCH_SECONDS > 0 the ids join this process's next sealing task
-    (`_SealDispatcher`) instead of costing a broker round trip per publication.
+    (ebox.dispatch) instead of costing a broker round trip per publication.
     """
     if settings.EBOX_SEAL_DISPATCH_SECONDS > 0 and not settings.CELERY_TASK_ALWAYS_EAGER:
         _dispatcher.add(message_ids)
@@ -524,50 +505,9 @@ def _send_sealing(message_ids: list) -> None:
             return
 
 
-class _SealDispatcher:
-    """Gathers the ids a process publishes and queues them as one task per interval, from a thread.
-
-    Profiling publishMessage showed the Celery send (~0.5 ms, a Redis round trip and kombu's
-    message building) as one of its largest parts. Batching it loses nothing: the messages
-    are committed `accepted` before their ids get here, so ids lost with the process (or
-    with Redis) are found in PostgreSQL by beat's `redispatch_pending`.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._pending: list = []
-        self._pid: int | None = None
-
-    def add(self, message_ids: list) -> None:
-        with self._lock:
-            if self._pid != os.getpid():  # first use in this (possibly forked) process
-                self._pid = os.getpid()
-                self._pending = []
-                threading.Thread(target=self._run, name="seal-dispatch", daemon=True).start()
-                atexit.register(self.flush)
-            self._pending.extend(message_ids)
-            full = len(self._pending) >= SEAL_BATCH
-        if full:
-            self._wake.set()
-
-    def flush(self) -> None:
-        with self._lock:
-            ids, self._pending = self._pending, []
-        if ids:
-            _send_sealing(ids)
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(settings.EBOX_SEAL_DISPATCH_SECONDS)
-            self._wake.clear()
-            try:
-                self.flush()
-            except Exception:  # pragma: no cover - never let the thread die; beat recovers the ids
-                logger.exception("sealing dispatch failed; beat will re-dispatch")
-
-
-_dispatcher = _SealDispatcher()
+_dispatcher = CoalescingDispatcher(
+    "seal-dispatch", _send_sealing, lambda: settings.EBOX_SEAL_DISPATCH_SECONDS, batch=SEAL_BATCH
+)
 
 
 @dataclass
@@ -598,7 +538,8 @@ def _decrypt_fields(content_id, kek_id, wrapped_key, subject_ct, body_ct, paymen
         content_id,
         {"subject": subject_ct, "body": body_ct, "payment": payment_ct, "business": business_ct},
     )
-    values = {name: None if blob is None else json.loads(blob) for name, blob in plain.items()}
+    # Decoded first: json.loads on bytes spends time detecting their encoding.
+    values = {name: None if blob is None else json.loads(blob.decode()) for name, blob in plain.items()}
     return MessageText(
         subject=values["subject"],
         body=values["body"],
@@ -635,7 +576,7 @@ def seal_document_for(message: Message, text: MessageText, attachments: list[Att
 # `_timestamp` computed by PostgreSQL, so that the sealer neither builds datetimes nor formats them.
 _SQL_TIMESTAMP = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
 _SEAL_SELECT = f"""
-    SELECT m.id::text, m.content_id, o.enterprise_number, a.application_id, m.recipient_type, m.recipient_id,
+    SELECT m.id::text, m.content_id::text, o.enterprise_number, a.application_id, m.recipient_type, m.recipient_id,
            to_char(m.received_at AT TIME ZONE 'UTC', {_SQL_TIMESTAMP}),
            to_char(m.expires_at AT TIME ZONE 'UTC', {_SQL_TIMESTAMP}), m.registered_mail,
            (SELECT string_agg(concat_ws(chr(31), t.id, t.sha256, t.media_type, t.size), chr(30) ORDER BY t.position)
@@ -645,22 +586,20 @@ _SEAL_SELECT = f"""
     JOIN {MessageContent._meta.db_table} c ON c.id = m.content_id
     JOIN {Organisation._meta.db_table} o ON o.id = m.sender_organisation_id
     JOIN {SenderApplication._meta.db_table} a ON a.id = m.sender_application_id
-    WHERE m.id = ANY(%s::uuid[]) AND m.status = %s
+    WHERE m.id = ANY(%b::uuid[]) AND m.status = %s
 """  # noqa: S608 - table names from our models, values are parameters
-# One statement writes the seals and their `sealed` events.
-_SEAL_WRITE = f"""
-    WITH sealed AS (
-        UPDATE {Message._meta.db_table} AS m
-        SET seal = v.seal, seal_key_id = %(kid)s, status = %(sealed)s, sealed_at = %(now)s
-        FROM unnest(%(ids)s::uuid[], %(seals)s::bytea[]) AS v(id, seal)
-        WHERE m.id = v.id AND m.status = %(accepted)s
-        RETURNING m.id, m.citizen_id, m.sender_organisation_id, m.registered_mail
-    ), events AS (
-        INSERT INTO {MessageEvent._meta.db_table} (message_id, kind, at, actor, detail)
-        SELECT id, %(kind)s, %(now)s, 'platform', %(detail)s::jsonb FROM sealed
-    )
-    SELECT id, citizen_id, sender_organisation_id, registered_mail FROM sealed
-"""  # noqa: S608 - table names from our models, values are parameters
+# One statement writes the seals and records the notification e-mails this makes owed (the
+# seal time is on the message; no separate event row). It returns (sealed, e-mails touched,
+# citizens whose window was already claimed): see notifications.owing_statement.
+_SEAL_WRITE = notifications.owing_statement(
+    f"""
+    UPDATE {Message._meta.db_table} AS m
+    SET seal = v.seal, seal_key_id = %(kid)s, status = %(sealed)s, sealed_at = %(now)s
+    FROM unnest(%(ids)b::uuid[], %(seals)b::bytea[]) AS v(id, seal)
+    WHERE m.id = v.id AND m.status = %(accepted)s
+    RETURNING m.citizen_id, m.sender_organisation_id AS organisation_id, m.registered_mail AS registered,
+              NULL::text AS reason, m.id AS message_id"""  # noqa: S608 - table names from our models
+)
 
 
 def _attachment_digests(packed: str | None) -> list[dict]:
@@ -674,85 +613,121 @@ def _attachment_digests(packed: str | None) -> list[dict]:
     ]
 
 
+SEAL_CHUNK = 50
+
+
 def seal_messages(message_ids: Iterable[uuid.UUID | str]) -> int:
     """Seal the given messages that are still `accepted`; return how many were sealed.
 
     Idempotent without locking rows while signing: the write is conditional (`status =
     'accepted'`), so when two sealers meet on a message (a task and the re-dispatch job),
-    the second waits for the first's commit, finds the message sealed and writes nothing;
-    its `sealed` event is inserted only for the rows it updated.
+    the second waits for the first's commit, finds the message sealed and writes nothing.
 
-    Written for throughput (bench/seal.py): rows and their attachment digests are read as
-    binary tuples in one query (ids and times already in the text form the seal signs), content
-    shared by linked messages is decrypted once, the canonical form comes from the C JSON
-    encoder, and the seals and their events are written by one statement over arrays,
-    whatever the batch size.
+    Written for throughput (bench/seal.py). The ids are handled in chunks over one connection
+    in pipeline mode: PostgreSQL reads the chunk after next and writes the previous chunk's
+    seals while this process decrypts and signs the current one, so the database's work and
+    ours overlap instead of taking turns. Rows and attachment digests come as binary tuples,
+    ids and times already in the text form the seal signs; content shared by linked messages
+    is decrypted once; the canonical form comes from the C JSON encoder.
+
+    The transaction commits without waiting for its WAL flush (`synchronous_commit = off`):
+    a seal lost in a crash leaves its message `accepted`, and beat seals it again (Ed25519
+    signatures are deterministic, so the seal is the same). Anything that depends on the seal
+    later, an e-mail sent or a reading recorded, commits durably, which flushes this first.
     """
+    ids = [str(i) for i in message_ids]
+    chunks = [ids[i : i + SEAL_CHUNK] for i in range(0, len(ids), SEAL_CHUNK)]
+    if not chunks:
+        return 0
+    kid, key = sealing.current_signing_key()
     with transaction.atomic():
         connection.ensure_connection()
-        # A server-binding cursor with binary results: ids and ciphertexts travel as bytes, not as text to parse.
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(_SEAL_SELECT, [list(message_ids), Message.Status.ACCEPTED], binary=True)
-            rows = cursor.fetchall()
-        if not rows:
-            return 0
-        kid, key = sealing.current_signing_key()
-        texts: dict[uuid.UUID, MessageText] = {}
-        attachments: dict[uuid.UUID, list[dict]] = {}
-        ids, seals = [], []
-        for (
-            message_id,
-            content_id,
-            organisation,
-            application,
-            recipient_type,
-            recipient_id,
-            received_at,
-            expires_at,
-            registered_mail,
-            attachment_rows,
-            *ciphertexts,
-        ) in rows:
-            text = texts.get(content_id)
-            if text is None:
-                text = texts[content_id] = _decrypt_fields(content_id, *ciphertexts)
-                attachments[content_id] = _attachment_digests(attachment_rows)
-            document = sealing.seal_document(
-                message_id=message_id,
-                sender_organisation=organisation,
-                sender_application=application,
-                recipient_type=recipient_type,
-                recipient_id=recipient_id,
-                received_at=received_at,
-                expires_at=expires_at,
-                registered_mail=registered_mail,
-                subject=text.subject,
-                body=text.body,
-                payment_data=text.payment_data,
-                business_data=text.business_data,
-                attachments=attachments[content_id],
-            )
-            ids.append(message_id)
-            seals.append(key.sign(sealing.canonical(document)))
-        now = timezone.now()
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(
-                _SEAL_WRITE,
-                {
-                    "kid": kid,
-                    "sealed": Message.Status.SEALED,
-                    "accepted": Message.Status.ACCEPTED,
-                    "now": now,
-                    "ids": ids,
-                    "seals": seals,
-                    "kind": MessageEvent.Kind.SEALED,
-                    "detail": json.dumps({"kid": kid}),
-                },
-            )
-            sealed = cursor.fetchall()
-        # Available now: in the same transaction, record the e-mails this makes owed (one statement).
-        notifications.owe_new_mail(sealed)
-        return len(sealed)
+        conn = connection.connection
+        texts: dict[str, MessageText] = {}  # by content id: linked messages share one content
+        attachments: dict[str, list[dict]] = {}
+        with conn.pipeline():
+            conn.execute("SET LOCAL synchronous_commit TO OFF")
+            reads = [_send_seal_read(conn, chunk) for chunk in chunks[:2]]
+            writes = []
+            now = timezone.now()
+            for k in range(len(chunks)):
+                rows = reads[k].fetchall()
+                if k + 2 < len(chunks):
+                    reads.append(_send_seal_read(conn, chunks[k + 2]))
+                if rows:
+                    seals = [_seal_row(row, key, texts, attachments) for row in rows]
+                    writes.append(_send_seal_write(conn, kid, [row[0] for row in rows], seals, now))
+            results = [cursor.fetchone() for cursor in writes]
+        sealed = sum(result[0] for result in results)
+        owed = sum(result[1] for result in results)
+        if deferred := {citizen for result in results for citizen in result[2]}:
+            owed += notifications.owe_new_mail_later(ids, deferred, now)
+        if owed:
+            transaction.on_commit(notifications.dispatch_sending)
+        return sealed
+
+
+def _send_seal_read(conn: psycopg.Connection, ids: list[str]) -> psycopg.Cursor:
+    # Binary results: ids and ciphertexts travel as bytes, not as text to parse.
+    cursor = psycopg.Cursor(conn)
+    cursor.execute(_SEAL_SELECT, [ids, Message.Status.ACCEPTED], binary=True, prepare=True)
+    return cursor
+
+
+def _send_seal_write(
+    conn: psycopg.Connection, kid: str, ids: list[str], seals: list[bytes], now: dt.datetime
+) -> psycopg.Cursor:
+    cursor = psycopg.Cursor(conn)
+    cursor.execute(
+        _SEAL_WRITE,
+        {
+            "kid": kid,
+            "sealed": Message.Status.SEALED,
+            "accepted": Message.Status.ACCEPTED,
+            "ids": ids,
+            "seals": seals,
+            **notifications.new_mail_parameters(now),
+        },
+        prepare=True,
+    )
+    return cursor
+
+
+def _seal_row(row: tuple, key, texts: dict, attachments: dict) -> bytes:
+    """The seal of one `_SEAL_SELECT` row; `texts` and `attachments` cache content shared by linked messages."""
+    (
+        message_id,
+        content_id,
+        organisation,
+        application,
+        recipient_type,
+        recipient_id,
+        received_at,
+        expires_at,
+        registered_mail,
+        attachment_rows,
+        *ciphertexts,
+    ) = row
+    text = texts.get(content_id)
+    if text is None:
+        text = texts[content_id] = _decrypt_fields(content_id, *ciphertexts)
+        attachments[content_id] = _attachment_digests(attachment_rows)
+    document = sealing.seal_document(
+        message_id=message_id,
+        sender_organisation=organisation,
+        sender_application=application,
+        recipient_type=recipient_type,
+        recipient_id=recipient_id,
+        received_at=received_at,
+        expires_at=expires_at,
+        registered_mail=registered_mail,
+        subject=text.subject,
+        body=text.body,
+        payment_data=text.payment_data,
+        business_data=text.business_data,
+        attachments=attachments[content_id],
+    )
+    return key.sign(sealing.canonical(document))
 
 
 def redispatch_pending(older_than: dt.timedelta | None = None, limit: int = 50_000) -> int:

@@ -1,7 +1,8 @@
 """What citizens are owed, and sending it exactly once per citizen and window.
 
 The record lives in PostgreSQL (`EmailNotification`), written in the transaction that makes
-messages available (`owe_new_mail`, called by `messages.services.seal_messages`) or queues
+messages available (`new_mail_parameters`, for the statement `messages.services.seal_messages`
+runs) or queues
 reminders; Redis only carries "there is work". A row moves:
 
     pending ──claim (FOR UPDATE SKIP LOCKED, attempt id)──▶ claimed ──before SMTP──▶ sending ──▶ sent
@@ -36,6 +37,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from citizens.models import Citizen
+from ebox.dispatch import CoalescingDispatcher
 from messages.models import EmailNotification
 from messages.notifications import mail
 from senders.models import Organisation
@@ -53,12 +55,12 @@ Item = tuple[int, int, bool, str | None, uuid.UUID]
 
 # --- What is owed -------------------------------------------------------------------
 
-_OWE_SQL = """
-WITH item AS (
-    SELECT * FROM unnest(%(citizens)s::bigint[], %(organisations)s::bigint[], %(registered)s::boolean[],
-                         %(reasons)s::text[], %(messages)s::uuid[])
-                  AS t(citizen_id, organisation_id, registered, reason, message_id)
-), per_citizen AS (
+# The upsert, over a CTE named `item` of (citizen_id, organisation_id, registered, reason,
+# message_id) rows: `owing_statement` puts it after the caller's CTE. Parameters: kind, window,
+# execute_after, now. It returns the items seen, the rows touched, and the citizens whose
+# window was already claimed (`owe` retries those in the next window).
+_OWE_UPSERT = """
+per_citizen AS (
     SELECT i.citizen_id,
            count(*) AS message_count,
            count(*) FILTER (WHERE i.registered) AS registered_count,
@@ -93,9 +95,24 @@ WITH item AS (
     WHERE n.status = 'pending'
     RETURNING n.citizen_id
 )
-SELECT (SELECT count(*) FROM upserted),
+SELECT (SELECT count(*) FROM item), (SELECT count(*) FROM upserted),
        ARRAY(SELECT citizen_id FROM per_citizen WHERE citizen_id NOT IN (SELECT citizen_id FROM upserted))
 """
+
+
+def owing_statement(items: str) -> str:
+    """The owe upsert taking its items from `items`, a CTE body (a SELECT, or a data-modifying
+    statement with RETURNING) yielding citizen_id, organisation_id, registered, reason and
+    message_id: so that sealing makes messages available and records the e-mails owed in
+    one statement."""
+    return f"WITH item AS ({items}),{_OWE_UPSERT}"
+
+
+_OWE_SQL = owing_statement(
+    """SELECT * FROM unnest(%(citizens)s::bigint[], %(organisations)s::bigint[], %(registered)s::boolean[],
+                         %(reasons)s::text[], %(messages)s::uuid[])
+                  AS t(citizen_id, organisation_id, registered, reason, message_id)"""
+)
 
 
 def window_start(at: dt.datetime, length: dt.timedelta | None = None) -> dt.datetime:
@@ -130,7 +147,7 @@ def owe(kind: str, items: Sequence[Item], windows: Iterable[tuple[dt.datetime, d
                     "now": now,
                 },
             )
-            count, deferred = cursor.fetchone()
+            _seen, count, deferred = cursor.fetchone()
             touched += count
             deferred = set(deferred)
             items = [i for i in items if i[0] in deferred]
@@ -145,36 +162,58 @@ def _new_mail_windows(now: dt.datetime) -> Iterable[tuple[dt.datetime, dt.dateti
         yield start + n * length, start + n * length
 
 
-def owe_new_mail(sealed: Sequence[tuple]) -> int:
-    """Record, in the caller's transaction, that the citizens of just-sealed messages are owed an e-mail.
+def new_mail_parameters(now: dt.datetime) -> dict:
+    """The parameters of an `owing_statement` that owes new-mail e-mails in the current window.
 
-    `sealed`: (message id, citizen id, sender organisation id, registered mail) rows, as
-    `seal_messages` gets them back from its write. One statement per call: one row per citizen
-    and window, whatever the number of messages. Only activated citizens with a verified
-    address who want new-mail e-mails are owed anything. Sending starts after commit.
+    `messages.services.seal_messages` runs it over the messages it seals, in the same
+    statement: only activated citizens with a verified address who want new-mail e-mails
+    are owed anything. The caller dispatches sending after commit if rows were touched, and
+    passes citizens whose window was already claimed to `owe_new_mail_later`.
     """
-    items = [
-        (citizen_id, organisation_id, registered, None, message_id)
-        for message_id, citizen_id, organisation_id, registered in sealed
-        if citizen_id
-    ]
-    if not items:
-        return 0
-    now = timezone.now()
-    touched = owe(Kind.NEW_MAIL, items, _new_mail_windows(now), now)
-    if touched:
-        transaction.on_commit(dispatch_sending)
-    return touched
+    window, execute_after = next(iter(_new_mail_windows(now)))
+    return {"kind": Kind.NEW_MAIL, "window": window, "execute_after": execute_after, "now": now}
+
+
+_SEALED_FOR = """
+    SELECT citizen_id, sender_organisation_id, registered_mail, NULL, id FROM mailbox_message
+    WHERE id = ANY(%s::uuid[]) AND citizen_id = ANY(%s::bigint[]) AND sealed_at = %s
+"""
+
+
+def owe_new_mail_later(message_ids: Sequence, citizen_ids: Iterable[int], sealed_at: dt.datetime) -> int:
+    """Owe, in the next windows, the e-mails of citizens whose current window's e-mail was
+    already on its way when these messages were sealed (at `sealed_at`, in this transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SEALED_FOR, [list(message_ids), list(citizen_ids), sealed_at])
+        items = cursor.fetchall()
+    return owe(Kind.NEW_MAIL, items, list(_new_mail_windows(sealed_at))[1:], sealed_at)
 
 
 def dispatch_sending() -> None:
-    """Ask a worker to send what is due. If the broker is down, beat's send_due_notifications does it."""
+    """Ask a worker to send what is due (called after commit).
+
+    With EBOX_NOTIFICATION_DISPATCH_SECONDS > 0 a process's requests are coalesced
+    (ebox.dispatch): a worker sealing a campaign asks once per interval, not once per batch.
+    If the broker is down, beat's send_due_notifications finds the rows in PostgreSQL.
+    """
+    if settings.EBOX_NOTIFICATION_DISPATCH_SECONDS > 0 and not settings.CELERY_TASK_ALWAYS_EAGER:
+        _sending.add([None])
+    else:
+        _request_sending()
+
+
+def _request_sending(_requests: list | None = None) -> None:
     from messages.tasks import send_notifications
 
     try:
         send_notifications.delay()
     except Exception:  # noqa: BLE001 - kombu raises many kinds; PostgreSQL keeps the work
         logger.warning("broker unavailable: notification e-mails will be sent by the beat job")
+
+
+_sending = CoalescingDispatcher(
+    "notification-dispatch", _request_sending, lambda: settings.EBOX_NOTIFICATION_DISPATCH_SECONDS
+)
 
 
 # --- Sending ------------------------------------------------------------------------
