@@ -264,7 +264,10 @@ class EmailNotification(models.Model):
         UNCERTAIN = "uncertain", _("uncertain")  # the worker died after handing it to SMTP; not resent
         SKIPPED = "skipped", _("skipped")  # deactivated or no verified address any more at send time
 
-    citizen = models.ForeignKey("citizens.Citizen", on_delete=models.CASCADE, related_name="email_notifications")
+    # No index of its own: notification_once_per_window starts with the citizen.
+    citizen = models.ForeignKey(
+        "citizens.Citizen", on_delete=models.CASCADE, related_name="email_notifications", db_index=False
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     window_start = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
