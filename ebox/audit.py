@@ -9,7 +9,7 @@
   authenticated portal actions (POST/PUT/PATCH/DELETE, and GETs whose view appended to
   `request.audit_ids`, such as opening a message or downloading an attachment).
   Entries are written synchronously, never through a queue that could lose them.
-  `recording(request, status)` writes a view's entry in the same transaction as its action
+  `recorder(request, status)` writes a view's entry in the same transaction as its action
   (publishMessage: one commit for both); the middleware then skips that request.
 - `sign_checkpoint()` (beat) signs the chain head with the platform seal key, so a tail
   removed after a checkpoint shows; `verify()` (`manage.py verify_audit`) checks the
@@ -26,17 +26,17 @@ import functools
 import hashlib
 import hmac
 import logging
-from collections.abc import Iterable
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import psycopg
-import rfc8785
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
+from ebox import db
 from ebox.models import AuditCheckpoint, AuditEntry
+from messages.sealing import canonical
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ def _timestamp(value) -> str:
 def canonical_entry(
     *, at, actor: str, token_sha256: str, method: str, url: str, status_code: int, ids: list[str]
 ) -> str:
-    """The text an entry's hash covers (after the previous hash and a newline)."""
-    return rfc8785.dumps(
+    """The text an entry's hash covers (after the previous hash and a newline): RFC 8785 JSON."""
+    return canonical(
         {
             "at": _timestamp(at),
             "actor": actor,
@@ -89,7 +89,7 @@ def record(
     actor: str,
     token_sha256: str = "",
     ids: Iterable[object] = (),
-) -> tuple[int, str]:
+) -> tuple[int, str] | None:
     """Append one entry to the chain; return (entry id, entry hash).
 
     `ids` are the objects touched (message ids…), never national numbers: a citizen appears
@@ -97,6 +97,7 @@ def record(
 
     Inside a caller's transaction the entry commits (or rolls back) with the action; the
     chain lock is then held until that transaction ends, so keep such transactions short.
+    In a `db.one_round_trip_transaction()` the statements are only queued, and None is returned.
     """
     # Stamped before taking the chain lock (the hash covers it), so times may interleave by a few
     # milliseconds between concurrent entries; the order of the chain is the order of ids.
@@ -111,8 +112,13 @@ def record(
     # transaction: one round trip instead of four (profiling showed ~1 ms per API call spent on them).
     # Statements still run in turn, so the INSERT reads the chain head after the lock is granted.
     # Inside a caller's transaction the lock is held until that transaction ends.
-    own_transaction = not connection.in_atomic_block and connection.get_autocommit()
+    connection.ensure_connection()
     raw = connection.connection
+    if db.in_pipeline():  # queued in the caller's transaction, sent with its COMMIT
+        psycopg.Cursor(raw).execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK], prepare=True)
+        psycopg.Cursor(raw).execute(_append_statement(), params, prepare=True)
+        return None
+    own_transaction = not connection.in_atomic_block and connection.get_autocommit()
     try:
         with psycopg.Cursor(raw) as control, psycopg.Cursor(raw) as append:
             with raw.pipeline():
@@ -184,7 +190,7 @@ def should_record(request, response) -> bool:
     return request.method in _WRITE_METHODS or bool(getattr(request, "audit_ids", None))
 
 
-def record_request(request, status_code: int) -> tuple[int, str]:
+def record_request(request, status_code: int) -> tuple[int, str] | None:
     return record(
         method=request.method,
         url=request.get_full_path(),
@@ -210,19 +216,21 @@ class AuditMiddleware:
         return response
 
 
-@contextmanager
-def recording(request, status_code: int):
-    """Record the request's entry in the same transaction as what the block stores; yields `request.audit_ids`.
+def recorder(request, status_code: int) -> Callable[[Iterable[object]], None]:
+    """Something that records the request's entry, with the ids it touched, when a service calls it
+    inside the transaction of what it stores (publish_message's `within`).
 
-    One commit (one WAL flush) for the action and its entry instead of two, and the entry
-    cannot exist without the action nor the action without its entry. The middleware then
-    skips the request. For views whose success status is known before they answer
-    (publishMessage: 201); if the block raises, nothing is stored and nothing is recorded.
+    One commit for the action and its entry, and neither can exist without the other. The
+    middleware then skips the request. For views whose success status is known before they
+    answer (publishMessage: 201); if the service fails, nothing is stored and nothing recorded.
     """
-    with transaction.atomic():
-        yield request.audit_ids
+
+    def record_in_transaction(ids: Iterable[object]) -> None:
+        request.audit_ids.extend(str(i) for i in ids)
         record_request(request, status_code)
-    request.audit_recorded = True
+        request.audit_recorded = True
+
+    return record_in_transaction
 
 
 # --- Checkpoints and verification ------------------------------------------------

@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
 
+from citizens.models import Citizen
 from ebox import db
 from ebox.i18n import CONTENT_LANGUAGES
 from ebox.identifiers import normalise_enterprise_number, normalise_national_number
@@ -230,6 +231,17 @@ class Context:
             }
         return cls(sender_application, types)
 
+    def message_type_and_citizen(self, type_id: str, national_number: str) -> tuple[MessageType | None, Citizen | None]:
+        """The message type (as `message_type`) and the citizen known by this number, looked up together."""
+        if type_id in self.message_types:
+            return self.message_types[type_id], db.fetch_one(Citizen, national_number=national_number)
+        message_type, citizen = db.fetch_each(
+            (MessageType, {"organisation_id": self.sender_application.organisation_id, "message_type_id": type_id}),
+            (Citizen, {"national_number": national_number}),
+        )
+        self.message_types[type_id] = message_type
+        return message_type, citizen
+
     def message_type(self, type_id: str) -> MessageType | None:
         if type_id not in self.message_types:
             self.message_types[type_id] = db.fetch_one(
@@ -276,6 +288,10 @@ def build_new_message(
 
     message_type = None
     type_id = data.get("messageTypeId")
+    citizen = None
+    if recipient and recipient[0] == Message.RecipientType.CITIZEN and type_id and isinstance(type_id, str):
+        # One round trip for both look-ups a publication needs (the type is then cached below).
+        _, citizen = context.message_type_and_citizen(type_id, recipient[1])
     if not type_id:
         errors.append(detail("messageTypeId", "missing", "missing"))
     elif not isinstance(type_id, str) or context.message_type(type_id) is None:
@@ -358,6 +374,7 @@ def build_new_message(
         expires_at=expires_at,
         idempotency_key=idempotency_key,
         attachments=attachments,
+        citizen=citizen,
     )
 
 

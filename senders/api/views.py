@@ -140,10 +140,9 @@ class PublishMessageView(SenderAPIView):
                 idempotency_key=request.headers.get("Idempotency-Key"),
                 oversized=limiter.oversized,
             )
-            # The audit entry commits with the publication (one WAL flush for both).
-            with audit.recording(request._request, 201) as audit_ids:
-                message = message_services.publish_message(new)
-                audit_ids.append(str(message.id))
+            # The audit entry commits with the publication (one round trip, one WAL flush for both).
+            record = audit.recorder(request._request, 201)
+            message = message_services.publish_message(new, within=lambda stored: record([stored.id]))
         except publication.PublicationError as exc:
             return error_response(exc.status, exc.message, exc.details)
         except message_services.DuplicatePublication as exc:
