@@ -1,7 +1,10 @@
 """Shared set-up of the publication benchmarks: private embedded services, a sender, gunicorn.
 
 Each run gets a fresh data folder (its own PostgreSQL and Redis), so it never touches a
-developer's data and two runs never share state.
+developer's data and two runs never share state. The folder is under `.data/bench/`, on the
+project's file system like the service's own data, not in /tmp: on the machines these
+benchmarks were written on, creating a file in /tmp costs ~0.9 ms of CPU (against ~15 µs
+elsewhere on the same disk), which would be measured as the cost of storing an attachment.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def setup_django() -> Path:
     """Point this process at a fresh data folder, start its services, migrate."""
-    data_dir = Path(tempfile.mkdtemp(prefix="ebox-bench-"))
+    parent = ROOT / ".data" / "bench"
+    parent.mkdir(parents=True, exist_ok=True)
+    data_dir = Path(tempfile.mkdtemp(prefix="ebox-bench-", dir=parent))
     os.environ["EBOX_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ebox.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

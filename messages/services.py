@@ -274,10 +274,17 @@ def _insert_statement(shape: tuple[tuple[str, int], ...]) -> str:
     return sql.SQL("WITH {} {}").format(sql.SQL(", ").join(named), last).as_string()
 
 
+@functools.cache
 def _insert_fields(model) -> list:
     return [
         f for f in model._meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))
     ]
+
+
+@functools.cache
+def _row_readers(model) -> list:
+    """How to read each inserted column's value from an instance (`_copy_value`), once per model."""
+    return [_copy_value(f) for f in _insert_fields(model)]
 
 
 def _insert_together(groups: list[tuple]) -> None:
@@ -294,9 +301,9 @@ def _insert_together(groups: list[tuple]) -> None:
     shape = tuple((model._meta.label, len(objs)) for model, objs in groups)
     params = []
     for model, objs in groups:
-        readers = [_copy_value(f) for f in _insert_fields(model)]
+        readers = _row_readers(model)
         for obj in objs:
-            params.extend(read(obj) for read in readers)
+            params.extend([read(obj) for read in readers])
     connection.ensure_connection()
     try:
         with psycopg.Cursor(connection.connection) as cursor:
@@ -331,11 +338,9 @@ def _copy_insert(model, objects: list) -> None:
     if not objects:
         return
 
-    fields = [
-        f for f in model._meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))
-    ]
-    readers = [_copy_value(f) for f in fields]
-    _copy_rows(model._meta.db_table, [f.column for f in fields], ([read(o) for read in readers] for o in objects))
+    readers = _row_readers(model)
+    columns = [f.column for f in _insert_fields(model)]
+    _copy_rows(model._meta.db_table, columns, ([read(o) for read in readers] for o in objects))
 
 
 def _copy_rows(table: str, columns: list[str], rows: Iterable) -> None:
