@@ -3,9 +3,10 @@
 Profiling publishMessage showed the ORM spending more time compiling a simple
 `filter(...).first()` than PostgreSQL spent running it; these statements are rendered
 once per process and prepared once per connection (psycopg `prepare=True`). It also showed
-round trips to PostgreSQL as a large part of a publication: `fetch_each` sends several
-look-ups together, and `one_round_trip_transaction` sends a transaction's statements with
-its BEGIN and COMMIT (psycopg pipeline mode).
+round trips to PostgreSQL as a large part of a publication (each statement sent and answered
+costs both processes CPU, not only waiting): `fetch_each` makes several look-ups one
+statement, and `one_round_trip_transaction` sends a transaction's statements together and
+commits them with the same round trip (psycopg pipeline mode).
 """
 
 from __future__ import annotations
@@ -20,14 +21,22 @@ from psycopg import sql
 
 
 @functools.cache
-def _select(model, where: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    fields = model._meta.concrete_fields
-    query = sql.SQL("SELECT {} FROM {} WHERE {} LIMIT 1").format(
-        sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
-        sql.Identifier(model._meta.db_table),
-        sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in where),
-    )
-    return query.as_string(), tuple(f.attname for f in fields)
+def _select(lookups: tuple[tuple[type, tuple[str, ...]], ...]) -> tuple[str, list[tuple[type, list[str]]]]:
+    """One statement for several look-ups: each model LEFT JOINed on its own condition to a single row."""
+    columns, joins, shapes = [], [], []
+    for i, (model, where) in enumerate(lookups):
+        alias = f"t{i}"
+        fields = model._meta.concrete_fields
+        columns += [sql.Identifier(alias, f.column) for f in fields]
+        condition = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(alias, c)) for c in where)
+        joins.append(
+            sql.SQL("LEFT JOIN {} AS {} ON {}").format(
+                sql.Identifier(model._meta.db_table), sql.Identifier(alias), condition
+            )
+        )
+        shapes.append((model, [f.attname for f in fields]))
+    query = sql.SQL("SELECT {} FROM (SELECT) AS one {}").format(sql.SQL(", ").join(columns), sql.SQL(" ").join(joins))
+    return query.as_string(), shapes
 
 
 def fetch_one(model, **where: object):
@@ -36,47 +45,43 @@ def fetch_one(model, **where: object):
 
 
 def fetch_each(*lookups: tuple[type, dict[str, object]]) -> list:
-    """For each (model, where) look-up, the instance as `fetch_one` finds it, or None; one round trip."""
+    """For each (model, where) look-up, the instance as `fetch_one` finds it, or None: one statement.
+
+    `where` must name a unique key (each look-up finds at most one row).
+    """
+    query, shapes = _select(tuple((model, tuple(where)) for model, where in lookups))
     connection.ensure_connection()
-    raw = connection.connection
-    sent = []
-    with raw.pipeline() if len(lookups) > 1 else _no_pipeline():
-        for model, where in lookups:
-            query, attnames = _select(model, tuple(where))
-            cursor = psycopg.Cursor(raw)
-            cursor.execute(query, list(where.values()), prepare=True)
-            sent.append((cursor, model, attnames))
-    found = []
-    for cursor, model, attnames in sent:
-        row = cursor.fetchone()
-        cursor.close()
-        found.append(None if row is None else model.from_db(connection.alias, attnames, row))
+    with psycopg.Cursor(connection.connection) as cursor:
+        row = cursor.execute(query, [v for _, where in lookups for v in where.values()], prepare=True).fetchone()
+    found, start = [], 0
+    for model, attnames in shapes:
+        values = row[start : start + len(attnames)]
+        start += len(attnames)
+        primary_key = values[attnames.index(model._meta.pk.attname)]
+        found.append(None if primary_key is None else model.from_db(connection.alias, attnames, values))
     return found
 
 
 @contextmanager
-def _no_pipeline() -> Iterator[None]:
-    yield
-
-
-@contextmanager
 def one_round_trip_transaction() -> Iterator[psycopg.Connection]:
-    """A transaction sent to PostgreSQL at once: BEGIN, the block's statements, COMMIT.
+    """A transaction sent to PostgreSQL at once: the block's statements, then a Sync that commits them.
 
     Statements executed in the block on the yielded (psycopg) connection are queued and run
-    in order; read their results after the block. If one fails, the error is raised at the
-    end of the block and nothing is committed. For code outside Django's transactions (a
-    view's single write); inside `transaction.atomic()` use that instead.
+    in order, as one implicit transaction (PostgreSQL's extended protocol: what runs before a
+    Sync without BEGIN commits at the Sync, or rolls back entirely on an error). Read their
+    results after the block. If one fails, the error is raised at the end of the block and
+    nothing is committed. For code outside Django's transactions (a view's single write);
+    inside `transaction.atomic()` use that instead.
     """
     if connection.in_atomic_block:
         raise RuntimeError("one_round_trip_transaction() inside transaction.atomic(): use the atomic block")
     connection.ensure_connection()
     raw = connection.connection
+    if not raw.autocommit:  # Django keeps autocommit on outside atomic blocks; BEGIN would break the promise
+        raise RuntimeError("one_round_trip_transaction() needs the connection in autocommit mode")
     try:
         with raw.pipeline():
-            raw.execute("BEGIN")
             yield raw
-            raw.execute("COMMIT")
     except BaseException:
         if raw.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             raw.rollback()

@@ -344,6 +344,41 @@ def test_two_duplicates_at_the_same_moment_store_one_message(integrator, activat
     assert MessageContent.objects.count() == Attachment.objects.count() == 1
 
 
+def test_concurrent_publications_keep_one_audit_chain(integrator, activated_citizen):
+    # Each publication appends its audit entry in its own one-round-trip transaction, under the
+    # chain lock: entries written at the same moment must still form one line (no shared parent).
+    from ebox import audit
+    from ebox.models import AuditEntry
+
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def send():
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {integrator.session.token['access_token']}"
+        data = message_json(bodyContent={"fr": "x"}, bodyMainContent=True, attachments=[])
+        data["messageTypeId"] = integrator.message_type.message_type_id
+        barrier.wait()
+        for _ in range(10):
+            statuses.append(session.post(f"{integrator.url}/api/v2/publishMessage", files=multipart(data)).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [201] * 40
+    published = {str(i) for i in Message.objects.values_list("id", flat=True)}
+    recorded = {
+        i for ids in AuditEntry.objects.filter(url="/api/v2/publishMessage").values_list("ids", flat=True) for i in ids
+    }
+    assert recorded == published and len(published) == 40
+    parents = list(AuditEntry.objects.values_list("prev_hash", flat=True))
+    assert len(parents) == len(set(parents))
+    report = audit.verify()
+    assert report.ok, report.problems
+
+
 def test_keys_are_per_sender_application(integrator, other_integrator, activated_citizen):
     data = {"bodyContent": {"fr": "x"}, "bodyMainContent": True, "attachments": []}
     assert publish(integrator, message_json(**data), headers={"Idempotency-Key": "k"}).status_code == 201
