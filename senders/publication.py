@@ -232,9 +232,13 @@ class Context:
         return cls(sender_application, types)
 
     def message_type_and_citizen(self, type_id: str, national_number: str) -> tuple[MessageType | None, Citizen | None]:
-        """The message type (as `message_type`) and the citizen known by this number, looked up together."""
+        """The message type (as `message_type`) and the citizen known by this number, in one statement.
+
+        With the type already known (a batch preloads them, and looks its citizens up all
+        together later), only the type: no citizen, and no query.
+        """
         if type_id in self.message_types:
-            return self.message_types[type_id], db.fetch_one(Citizen, national_number=national_number)
+            return self.message_types[type_id], None
         message_type, citizen = db.fetch_each(
             (MessageType, {"organisation_id": self.sender_application.organisation_id, "message_type_id": type_id}),
             (Citizen, {"national_number": national_number}),
