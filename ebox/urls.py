@@ -32,3 +32,6 @@ urlpatterns = [
     path("", include("citizens.urls")),
     path("", include("ebox.public_urls")),
 ]
+
+# Unknown URLs under /api/ answer with a StatusMessage, like every other API error.
+handler404 = "ebox.views.not_found"

@@ -1,8 +1,9 @@
-"""The home page and the health check."""
+"""The home page, the health check, and the not-found answer."""
 
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.http import require_GET
 
 from senders.models import Organisation
@@ -19,3 +20,12 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def not_found(request, exception=None):
+    """404: under /api/ the API's StatusMessage (clients parse JSON), elsewhere the accessible page."""
+    if request.path.startswith("/api/"):
+        from senders.api.errors import status_message
+
+        return JsonResponse(status_message(404, f"no API operation at {request.path}"), status=404)
+    return defaults.page_not_found(request, exception)

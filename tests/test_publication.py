@@ -388,6 +388,13 @@ def test_keys_are_per_sender_application(integrator, other_integrator, activated
 # --- OAuth: tokens, scopes, revocation ----------------------------------------------------
 
 
+def test_unknown_api_urls_answer_with_a_status_message(live_server):
+    body = assert_status_message(requests.post(f"{live_server.url}/api/v2/publishMessagez"), 404)
+    assert body["code"] == "NOT_FOUND" and "/api/v2/publishMessagez" in body["message"]
+    page = requests.get(f"{live_server.url}/no-such-page")
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+
+
 def test_authentication_errors_say_what_is_wrong(integrator, live_server):
     url = f"{live_server.url}/api/v2/referenceData/messageTypes"
     body = assert_status_message(requests.get(url), 401)
