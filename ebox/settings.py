@@ -249,6 +249,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # The API speaks JSON only (its documentation is /api/v2/docs/, not DRF's browsable pages).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Every API error is the eBox spec's StatusMessage (id, code, message, details).
     "EXCEPTION_HANDLER": "senders.api.errors.exception_handler",
 }
