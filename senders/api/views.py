@@ -11,7 +11,9 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -48,12 +50,24 @@ def publication_status(message: Message) -> dict:
     }
 
 
+class _JsonAnswers(BaseContentNegotiation):
+    """The sender API answers JSON whatever the Accept header says: nothing to negotiate per call."""
+
+    def select_parser(self, request, parsers):
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class SenderAPIView(APIView):
     """A view for sender applications: their bearer token, and the scope the view names."""
 
     authentication_classes = [SenderTokenAuthentication]
     permission_classes = [ScopeRequired]
     parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _JsonAnswers
     required_scope: str | None = None
 
     def max_body_bytes(self) -> int | None:
