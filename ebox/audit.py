@@ -1,10 +1,10 @@
 """The audit trail service: record successful actions, sign the chain head, verify it all.
 
 - `record(...)` appends one entry. Entries form a hash chain: entry_hash =
-  SHA-256(prev_hash + "\\n" + RFC 8785 JSON of the entry's fields). Appends are serialised
-  by a transaction-scoped advisory lock so the chain stays linear; the lock is held for
-  one INSERT (the hash is computed by PostgreSQL from the head it reads under the lock),
-  and reads never take it.
+  SHA-256(prev_hash + "\\n" + RFC 8785 JSON of the entry's fields). One statement advances
+  the head row (AuditHead) and inserts the entry; appends queue on that row's lock, so the
+  chain stays linear (PostgreSQL computes the hash from the head it holds), and reads never
+  take it.
 - `AuditMiddleware` records every successful (2xx/3xx) request under `/api/` and the
   authenticated portal actions (POST/PUT/PATCH/DELETE, and GETs whose view appended to
   `request.audit_ids`, such as opening a message or downloading an attachment).
@@ -35,14 +35,12 @@ from django.db import connection
 from django.utils import timezone
 
 from ebox import db
-from ebox.models import AuditCheckpoint, AuditEntry
+from ebox.models import AuditCheckpoint, AuditEntry, AuditHead
 from messages.sealing import canonical
 
 logger = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
-# pg_advisory_xact_lock key that serialises appends ("eBoxAudt" as a 64-bit integer).
-_CHAIN_LOCK = int.from_bytes(b"eBoxAudt", "big") & 0x7FFF_FFFF_FFFF_FFFF
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -96,10 +94,10 @@ def record(
     only through `citizen_actor()`.
 
     Inside a caller's transaction the entry commits (or rolls back) with the action; the
-    chain lock is then held until that transaction ends, so keep such transactions short.
-    In a `db.one_round_trip_transaction()` the statements are only queued, and None is returned.
+    chain head's row stays locked until that transaction ends, so keep such transactions short.
+    In a `db.one_round_trip_transaction()` the statement is only queued, and None is returned.
     """
-    # Stamped before taking the chain lock (the hash covers it), so times may interleave by a few
+    # Stamped before the head is locked (the hash covers it), so times may interleave by a few
     # milliseconds between concurrent entries; the order of the chain is the order of ids.
     at = timezone.now()
     ids = list(dict.fromkeys(str(i)[:100] for i in ids))
@@ -107,45 +105,54 @@ def record(
     canonical = canonical_entry(
         at=at, actor=actor, token_sha256=token_sha256, method=method, url=url, status_code=status_code, ids=ids
     )
-    params = [at, actor, token_sha256, method, url, status_code, ids, "\n" + canonical, GENESIS_HASH]
-    # Lock and append are sent together (psycopg pipeline), and committed at once when there is no
-    # caller's transaction: one round trip (profiling showed ~1 ms per API call spent on four).
+    params = {
+        "at": at,
+        "actor": actor,
+        "token_sha256": token_sha256,
+        "method": method,
+        "url": url,
+        "status_code": status_code,
+        "ids": ids,
+        "text": "\n" + canonical,
+        "genesis": GENESIS_HASH,
+    }
     connection.ensure_connection()
-    raw = connection.connection
+    cursor = psycopg.Cursor(connection.connection)
+    # One statement, so one round trip, and on its own (autocommit) it is its own transaction.
+    cursor.execute(_append_statement(), params, prepare=True)
     if db.in_pipeline():  # queued in the caller's one-round-trip transaction, committed with it
-        _send_append(raw, params)
         return None
-    if connection.in_atomic_block or not connection.get_autocommit():
-        # The caller's transaction: the chain lock is held until it ends.
-        with raw.pipeline():
-            append = _send_append(raw, params)
-    else:
-        with db.one_round_trip_transaction():
-            append = _send_append(raw, params)
-    entry_id, digest = append.fetchone()
+    entry_id, digest = cursor.fetchone()
     return entry_id, digest
-
-
-def _send_append(raw: psycopg.Connection, params: list) -> psycopg.Cursor:
-    # Two statements, run in turn: the INSERT's snapshot is taken once the lock is granted, so it
-    # reads the head the previous entry committed.
-    psycopg.Cursor(raw).execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK], prepare=True)
-    append = psycopg.Cursor(raw)
-    append.execute(_append_statement(), params, prepare=True)
-    return append
 
 
 @functools.cache
 def _append_statement() -> str:
-    """Read the chain head and append, in one statement; PostgreSQL computes the hash (as entry_hash() does)."""
-    table = AuditEntry._meta.db_table
+    """Advance the chain head and append the entry, in one statement; PostgreSQL computes the hash
+    (as entry_hash() does).
+
+    The head is one row (AuditHead) upserted with ON CONFLICT DO UPDATE: a concurrent appender
+    waits for that row's lock, then computes from the version the previous appender committed
+    (PostgreSQL applies such an update to the newest row version, whatever the statement's
+    snapshot), and holds the lock until its own transaction ends. So the chain stays one line,
+    and entry ids, drawn after the lock, follow it.
+    """
+    head, table = AuditHead._meta.db_table, AuditEntry._meta.db_table
     return f"""
+        WITH head AS (
+            INSERT INTO {head} AS h (id, prev_hash, entry_hash)
+            VALUES (1, %(genesis)s::text, encode(sha256(convert_to(%(genesis)s::text || %(text)s::text, 'UTF8')), 'hex'))
+            ON CONFLICT (id) DO UPDATE
+                SET prev_hash = h.entry_hash,
+                    entry_hash = encode(sha256(convert_to(h.entry_hash || %(text)s::text, 'UTF8')), 'hex')
+            RETURNING prev_hash, entry_hash
+        )
         INSERT INTO {table} (at, actor, token_sha256, method, url, status_code, ids, prev_hash, entry_hash)
-        SELECT %s, %s, %s, %s, %s, %s, %s, head.prev,
-               encode(sha256(convert_to(head.prev || %s, 'UTF8')), 'hex')
-        FROM (SELECT coalesce((SELECT entry_hash FROM {table} ORDER BY id DESC LIMIT 1), %s) AS prev) AS head
+        SELECT %(at)s, %(actor)s, %(token_sha256)s, %(method)s, %(url)s, %(status_code)s, %(ids)s,
+               head.prev_hash, head.entry_hash
+        FROM head
         RETURNING id, entry_hash
-        """  # noqa: S608 - the table name is ours, every value is a parameter
+        """  # noqa: S608 - the table names are ours, every value is a parameter
 
 
 # --- Recording requests ---------------------------------------------------------

@@ -42,6 +42,20 @@ class AuditEntry(models.Model):
         return f"#{self.pk} {self.method} {self.url}"
 
 
+class AuditHead(models.Model):
+    """The chain's newest entry hash, in one row. Each append updates it in the statement that
+    inserts the entry, so appends queue on this row's lock until the appender commits, and each
+    reads the head its predecessor committed (see ebox.audit.record)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain head")
+
+
 class AuditCheckpoint(models.Model):
     """A platform signature over the chain head at a moment, so removing the newest entries shows."""
 
