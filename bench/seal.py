@@ -23,6 +23,8 @@ import time
 import uuid
 from pathlib import Path
 
+from uuid6 import uuid7
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "ebox.test_settings"
@@ -92,7 +94,7 @@ def store_accepted(
                 )
             )
             message = Message(
-                id=uuid.uuid4(),
+                id=uuid7(),
                 content=content,
                 sender_organisation=application.organisation,
                 sender_application=application,

@@ -24,6 +24,7 @@ from django.core.mail import mail_admins
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg import sql
+from uuid6 import uuid7
 
 from citizens.models import Citizen
 from citizens.selectors import channel_for
@@ -113,7 +114,7 @@ def store_encrypted_blob(data_key: bytes, owner_id: uuid.UUID, source: BinaryIO,
 
 def _build_content(new: NewMessage, written_blobs: list[str]) -> tuple[MessageContent, list[Attachment]]:
     """Encrypt a publication's content; attachment blobs go to storage (their names into written_blobs)."""
-    content = MessageContent(id=uuid.uuid4(), sender_organisation=new.sender_application.organisation)
+    content = MessageContent(id=uuid7(), sender_organisation=new.sender_application.organisation)
     data_key = crypto.new_data_key()
     content.kek_id, content.wrapped_key = crypto.wrap_key(data_key)
     content.subject_ct = crypto.encrypt_field(data_key, content.id, "subject", _json(new.subject))
@@ -128,7 +129,7 @@ def _build_content(new: NewMessage, written_blobs: list[str]) -> tuple[MessageCo
     attachments = []
     for position, upload in enumerate(new.attachments, start=1):
         attachment = Attachment(
-            id=uuid.uuid4(),
+            id=uuid7(),
             content=content,
             position=position,
             main_content=upload.main_content,
@@ -159,7 +160,7 @@ def _new_message_row(
         else:
             citizen = citizen_for_number(recipient_id)
     return Message(
-        id=uuid.uuid4(),
+        id=uuid7(),
         content=content,
         sender_organisation=organisation,
         sender_application=new.sender_application,
@@ -473,7 +474,7 @@ def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[M
             citizen = citizen_for_number(recipient_id) if recipient_type == Message.RecipientType.CITIZEN else None
             messages.append(
                 Message(
-                    id=uuid.uuid4(),
+                    id=uuid7(),
                     content_id=original.content_id,
                     sender_organisation_id=original.sender_organisation_id,
                     sender_application_id=original.sender_application_id,
@@ -956,7 +957,7 @@ def reply_to_message(message: Message, citizen, text: str, attachment: Attachmen
 
     if not message.reply_authorized or message.citizen_id != citizen.pk or message.status != Message.Status.SEALED:
         raise ReplyNotAllowed(str(message.pk))
-    reply = Reply(id=uuid.uuid4(), message=message, citizen=citizen, sender_organisation=message.sender_organisation)
+    reply = Reply(id=uuid7(), message=message, citizen=citizen, sender_organisation=message.sender_organisation)
     data_key = crypto.new_data_key()
     reply.kek_id, reply.wrapped_key = crypto.wrap_key(data_key)
     reply.text_ct = crypto.encrypt_field(data_key, reply.id, "text", text.encode())
