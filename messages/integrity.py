@@ -4,7 +4,8 @@
   canonical document, verify the seal, decrypt and hash every attachment blob. Its cursor
   lives in PostgreSQL (`IntegritySweep`), so a run that stops (a time limit, a restart)
   resumes where it stopped; at the end of a pass it starts again from the beginning.
-  Failures are recorded as incidents by `services.record_incident`.
+  Failures are recorded as incidents by `services.record_incident`. `sweep_replies(...)`
+  does the same for citizens' replies, with its own cursor.
 - `rewrap_data_keys(...)` re-wraps every data key still under an older key-encryption key,
   in batches; rows already under the current KEK are skipped, so it is resumable.
 """
@@ -25,6 +26,7 @@ from messages.models import Attachment, IntegritySweep, Message, MessageContent,
 logger = logging.getLogger(__name__)
 
 SWEEP_NAME = "messages"
+REPLY_SWEEP_NAME = "replies"
 # Session advisory lock so two sweeps (beat and an operator's command) never walk the same cursor.
 _SWEEP_LOCK = int.from_bytes(b"eBoxSwep", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
@@ -65,6 +67,43 @@ def _sealed_batch(after, size: int) -> list[Message]:
     return list(query[:size])
 
 
+def check_reply(reply: Reply, detected_by: str = "sweep") -> str | None:
+    """Check one reply (text and seal, attachment bytes and digest); None when sound, else the reason.
+
+    A failure is recorded as an incident on the message it answers (services.record_reply_incident).
+    """
+    try:
+        if reply.attachment_blob:
+            for _chunk in services.open_reply_attachment(reply, detected_by):  # checks the text and seal first
+                pass
+        else:
+            services.verified_reply(reply, detected_by)
+    except services.IntegrityFailure as exc:
+        return str(exc) or "integrity failure"
+    return None
+
+
+def _reply_batch(after, size: int) -> list[Reply]:
+    query = Reply.objects.select_related("citizen", "message", "sender_organisation").order_by("id")
+    if after is not None:
+        query = query.filter(id__gt=after)
+    return list(query[:size])
+
+
+@dataclass(frozen=True)
+class _Swept:
+    """What a sweep walks: its cursor's name, the rows in id order, and the check of one row."""
+
+    name: str
+    batch: Callable[[object, int], list]
+    check: Callable[[object, str], str | None]
+    rows: Callable[[], object]  # a queryset of every row a pass checks (for progress totals)
+
+
+_MESSAGES = _Swept(SWEEP_NAME, _sealed_batch, check_message, lambda: Message.objects.filter(seal__isnull=False))
+_REPLIES = _Swept(REPLY_SWEEP_NAME, _reply_batch, check_reply, lambda: Reply.objects.all())
+
+
 def sweep(
     limit: int | None = None,
     batch_size: int = 200,
@@ -75,6 +114,20 @@ def sweep(
 
     `full_pass` only changes the progress total (what is left of the current pass).
     """
+    return _sweep(_MESSAGES, limit, batch_size, full_pass, progress)
+
+
+def sweep_replies(
+    limit: int | None = None,
+    batch_size: int = 200,
+    full_pass: bool = False,
+    progress: Callable[[SweepResult, int], None] | None = None,
+) -> SweepResult:
+    """Check citizens' replies, as `sweep` does messages (with their own cursor)."""
+    return _sweep(_REPLIES, limit, batch_size, full_pass, progress)
+
+
+def _sweep(swept: _Swept, limit, batch_size, full_pass, progress) -> SweepResult:
     result = SweepResult()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SWEEP_LOCK])
@@ -82,20 +135,20 @@ def sweep(
             result.busy = True
             return result
     try:
-        state, _ = IntegritySweep.objects.get_or_create(name=SWEEP_NAME)
+        state, _ = IntegritySweep.objects.get_or_create(name=swept.name)
         if full_pass:
-            total = Message.objects.filter(seal__isnull=False).count()
+            total = swept.rows().count()
             if state.position is not None:
-                total -= Message.objects.filter(seal__isnull=False, id__lte=state.position).count()
+                total -= swept.rows().filter(id__lte=state.position).count()
         else:
             total = limit or 0
         while limit is None or result.checked < limit:
             if state.position is None and state.pass_started_at is None:
                 state.pass_started_at = timezone.now()
             size = batch_size if limit is None else min(batch_size, limit - result.checked)
-            batch = _sealed_batch(state.position, size)
-            for message in batch:
-                if check_message(message, "sweep") is not None:
+            batch = swept.batch(state.position, size)
+            for row in batch:
+                if swept.check(row, "sweep") is not None:
                     result.failed += 1
                     state.failed += 1
             result.checked += len(batch)
@@ -104,7 +157,12 @@ def sweep(
                 state.position = None
                 state.pass_started_at = None
                 state.last_pass_finished_at = timezone.now()
-                logger.info("integrity sweep pass complete: %d checked, %d failed", state.checked, state.failed)
+                logger.info(
+                    "integrity sweep of %s: pass complete, %d checked, %d failed",
+                    swept.name,
+                    state.checked,
+                    state.failed,
+                )
                 state.checked = state.failed = 0
                 result.passes_completed += 1
             else:
@@ -112,7 +170,7 @@ def sweep(
             state.save()
             if progress:
                 progress(result, total)
-            if result.passes_completed:  # one run never checks a message twice
+            if result.passes_completed:  # one run never checks a row twice
                 break
     finally:
         with connection.cursor() as cursor:

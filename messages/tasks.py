@@ -25,7 +25,8 @@ def sweep_integrity() -> int:
 
     from messages import integrity
 
-    return integrity.sweep(limit=settings.EBOX_INTEGRITY_SWEEP_LIMIT).checked
+    limit = settings.EBOX_INTEGRITY_SWEEP_LIMIT
+    return integrity.sweep(limit=limit).checked + integrity.sweep_replies(limit=limit).checked
 
 
 # --- Notification e-mails (messages.notifications) -------------------------------

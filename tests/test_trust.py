@@ -245,6 +245,32 @@ def test_verify_integrity_command_reports_progress_and_failures(publish, citizen
         call_command("verify_integrity", "--restart", stdout=io.StringIO())
 
 
+def test_the_sweep_checks_replies_too(publish, citizen, pdf_bytes):
+    message = publish(citizen.national_number, reply_authorized=True)
+    sound = services.reply_to_message(message, citizen, "Bien reçu, merci.")
+    with_file = services.reply_to_message(
+        message,
+        citizen,
+        "Voici la preuve.",
+        services.AttachmentUpload(file=io.BytesIO(pdf_bytes), file_name="preuve.pdf", media_type="application/pdf"),
+    )
+    IntegritySweep.objects.filter(name=integrity.REPLY_SWEEP_NAME).delete()
+    assert (integrity.sweep_replies().checked, IntegrityIncident.objects.count()) == (2, 0)
+
+    path = default_storage.path(with_file.attachment_blob)
+    with open(path, "rb") as blob:
+        damaged = _flip(blob.read())
+    with open(path, "wb") as blob:
+        blob.write(damaged)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="2 reply\\(ies\\) checked, 1 integrity failure"):
+        call_command("verify_integrity", "--restart", stdout=out)
+    assert "reply(ies): 2/2 checked, 1 failed" in out.getvalue()
+    incident = IntegrityIncident.objects.get()
+    assert incident.message_id == message.id and str(with_file.id) in incident.reason
+    assert str(sound.id) not in incident.reason
+
+
 def test_the_sweep_is_scheduled_by_beat():
     from ebox.celery import app
 
