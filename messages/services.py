@@ -675,15 +675,18 @@ def seal_messages(message_ids: Iterable[uuid.UUID | str]) -> int:
             conn.execute("SET LOCAL synchronous_commit TO OFF")
             reads = [_send_seal_read(conn, chunk) for chunk in chunks[:2]]
             writes = []
+            unreadable: list[tuple[str, str]] = []  # (message id, reason): recorded after the pipeline
             now = timezone.now()
             for k in range(len(chunks)):
                 rows = reads[k].fetchall()
                 if k + 2 < len(chunks):
                     reads.append(_send_seal_read(conn, chunks[k + 2]))
-                if rows:
-                    seals = [_seal_row(row, key, texts, attachments) for row in rows]
-                    writes.append(_send_seal_write(conn, kid, [row[0] for row in rows], seals, now))
+                sealable, seals = _seal_rows(rows, key, texts, attachments, unreadable)
+                if sealable:
+                    writes.append(_send_seal_write(conn, kid, sealable, seals, now))
             results = [cursor.fetchone() for cursor in writes]
+        for message_id, reason in unreadable:
+            record_incident(Message.objects.get(pk=message_id), "seal", reason)
         sealed = sum(result[0] for result in results)
         owed = sum(result[1] for result in results)
         if deferred := {citizen for result in results for citizen in result[2]}:
@@ -717,6 +720,23 @@ def _send_seal_write(
         prepare=True,
     )
     return cursor
+
+
+def _seal_rows(rows: list[tuple], key, texts: dict, attachments: dict, unreadable: list) -> tuple[list, list]:
+    """(ids, seals) of the rows that decrypt; the others go to `unreadable` with the reason.
+
+    A content damaged between publication and sealing must not hold back the rest of the
+    batch: its message stays `accepted`, unsealed and invisible, with an integrity incident.
+    """
+    ids, seals = [], []
+    for row in rows:
+        try:
+            seals.append(_seal_row(row, key, texts, attachments))
+        except crypto.DecryptionError as exc:
+            unreadable.append((row[0], f"content does not decrypt at sealing: {exc}"))
+            continue
+        ids.append(row[0])
+    return ids, seals
 
 
 def _seal_row(row: tuple, key, texts: dict, attachments: dict) -> bytes:
@@ -757,10 +777,13 @@ def _seal_row(row: tuple, key, texts: dict, attachments: dict) -> bytes:
 
 
 def redispatch_pending(older_than: dt.timedelta | None = None, limit: int = 50_000) -> int:
-    """Seal what a lost task or a broker outage left `accepted`. Run by beat; PostgreSQL is the record."""
+    """Seal what a lost task or a broker outage left `accepted`. Run by beat; PostgreSQL is the record.
+
+    Messages whose content failed to decrypt at sealing (an open integrity incident) wait for an operator.
+    """
     cutoff = timezone.now() - (older_than if older_than is not None else settings.EBOX_REDISPATCH_AFTER)
     ids = list(
-        Message.objects.filter(status=Message.Status.ACCEPTED, received_at__lte=cutoff)
+        Message.objects.filter(status=Message.Status.ACCEPTED, received_at__lte=cutoff, integrity_failed_at=None)
         .order_by("received_at")
         .values_list("id", flat=True)[:limit]
     )

@@ -245,6 +245,21 @@ def test_verify_integrity_command_reports_progress_and_failures(publish, citizen
         call_command("verify_integrity", "--restart", stdout=io.StringIO())
 
 
+def test_a_content_damaged_before_sealing_does_not_hold_back_its_batch(publish, citizen):
+    damaged, sound = (publish(citizen.national_number, seal=False) for _ in range(2))
+    _tamper_body(damaged)
+    assert services.seal_messages([damaged.id, sound.id]) == 1
+    damaged.refresh_from_db()
+    sound.refresh_from_db()
+    assert (damaged.status, sound.status) == ("accepted", "sealed")
+    incident = IntegrityIncident.objects.get()
+    assert incident.message_id == damaged.id and incident.detected_by == "seal"
+    assert damaged.integrity_failed_at is not None
+    # Beat does not retry it every run: it waits for an operator.
+    assert services.redispatch_pending(older_than=dt.timedelta(0)) == 0
+    assert IntegrityIncident.objects.count() == 1
+
+
 def test_the_sweep_checks_replies_too(publish, citizen, pdf_bytes):
     message = publish(citizen.national_number, reply_authorized=True)
     sound = services.reply_to_message(message, citizen, "Bien reçu, merci.")
