@@ -81,7 +81,6 @@ def main() -> None:
             once()
         profile.disable()
         print(f"{args.n / (time.perf_counter() - started):.1f} publications/s in-process (profiled)")
-        profile.dump_stats("/tmp/prof/pub.out")
         pstats.Stats(profile).sort_stats(
             sys.argv[-1] if sys.argv[-1] in ("tottime", "cumulative") else "cumulative"
         ).print_stats(45)

@@ -198,8 +198,9 @@ def publish_message(new: NewMessage, within: Callable[[Message], None] | None = 
 
     `within(message)` runs in the same transaction, after the message's rows (the API's audit
     entry: audit.recorder). Outside a caller's transaction the whole write is one round trip
-    to PostgreSQL: BEGIN, the publication's one INSERT, what `within` adds, COMMIT
-    (db.one_round_trip_transaction; profiling showed round trips as a large part of a publication).
+    to PostgreSQL: the publication's one INSERT and what `within` adds, committed together at
+    the pipeline's Sync (db.one_round_trip_transaction; profiling showed round trips as a large
+    part of a publication).
     """
     if new.idempotency_key:
         first = (
