@@ -70,6 +70,11 @@ class ReceivedPart:
     name: str
     content_type: str
     size: int
+    too_large: bool = False  # past EBOX_MAX_ATTACHMENT_BYTES: the rest was dropped
+
+    def close(self) -> None:
+        """Django closes a request's files when it ends (a spooled temporary file is then deleted)."""
+        self.file.close()
 
 
 def detect_media_type(head: bytes) -> str | None:

@@ -266,6 +266,24 @@ def test_too_large_documents_get_413(integrator, pdf_bytes, settings):
     assert Message.objects.count() == 1
 
 
+def test_malformed_multipart_bodies_are_named_in_the_error(integrator, pdf_bytes):
+    url, session = f"{integrator.url}/api/v2/publishMessage", integrator.session
+    message = json.dumps(message_json(message_type=integrator.message_type.message_type_id))
+    twice = session.post(url, files=[("messageToPublish", (None, message)), ("messageToPublish", (None, message))])
+    assert "sent twice" in assert_status_message(twice, 400, "messageToPublish")["message"]
+    truncated = session.post(
+        url,
+        data=b'--x\r\nContent-Disposition: form-data; name="messageToPublish"\r\n\r\n{}',
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert "not a valid multipart/form-data body" in assert_status_message(truncated, 400, "body")["message"]
+    no_boundary = session.post(url, data=b"--x--", headers={"Content-Type": "multipart/form-data"})
+    assert_status_message(no_boundary, 400, "Content-Type")
+    too_many = session.post(url, files=[(f"f{i}", (None, "1")) for i in range(20)])
+    assert_status_message(too_many, 413, "body")
+    assert Message.objects.count() == 0
+
+
 @pytest.mark.parametrize(
     "make_request",
     [

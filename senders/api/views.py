@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +24,7 @@ from senders import publication, selectors
 from senders.api import docs
 from senders.api.authentication import ScopeRequired, SenderTokenAuthentication
 from senders.api.errors import ApiError, detail, error_response
+from senders.api.parsers import MESSAGE_PART, PublicationMultiPartParser
 
 CHANNEL_MESSAGES = {
     Message.Channel.DIGITAL: "The recipient reads eBox: the message is delivered digitally only.",
@@ -89,70 +89,27 @@ class SenderAPIView(APIView):
         return self.request.user
 
 
-class _AttachmentSizeLimit(FileUploadHandler):
-    """First upload handler: stops reading a file part past the limit (the rest of the part is skipped).
-
-    The next handlers (Django's memory / temporary-file handlers) spool what passes, so a
-    large upload goes to disk, not memory.
-    """
-
-    def __init__(self, request=None, limit: int = 0):
-        super().__init__(request)
-        self.limit = limit
-        self.oversized: list[str] = []
-        self.received = 0
-
-    def new_file(self, field_name, *args, **kwargs):
-        super().new_file(field_name, *args, **kwargs)
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.oversized.append(self.field_name)
-            raise SkipFile()
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
-
-
 class PublishMessageView(SenderAPIView):
     required_scope = "publication"
-    parser_classes = [MultiPartParser]
+    parser_classes = [PublicationMultiPartParser]
 
     def max_body_bytes(self) -> int | None:
         return None  # files stream to temporary files; each is limited by EBOX_MAX_ATTACHMENT_BYTES
 
     @docs.publish_message
     def post(self, request):
-        limiter = _AttachmentSizeLimit(request, settings.EBOX_MAX_ATTACHMENT_BYTES)
-        request.upload_handlers.insert(0, limiter)
         files = request.FILES
-        raw = request.POST.get("messageToPublish")
-        if raw is None and "messageToPublish" in files:
-            upload = files["messageToPublish"]
-            if upload.size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-                raise ApiError(
-                    413, "messageToPublish too large", [detail("messageToPublish", "too large", "too_large")]
-                )
-            raw = upload.read()
+        raw = request.data.get(MESSAGE_PART)
         try:
             data = publication.parse_message_to_publish(raw)
-            parts = {
-                name: publication.ReceivedPart(
-                    file=f, name=f.name or "", content_type=f.content_type or "", size=f.size
-                )
-                for name, f in files.items()
-                if name != "messageToPublish"
-            }
+            parts = {name: part for name, part in files.items() if not part.too_large}
             context = publication.Context.for_application(self.principal.sender_application)
             new = publication.build_new_message(
                 data,
                 parts,
                 context,
                 idempotency_key=request.headers.get("Idempotency-Key"),
-                oversized=limiter.oversized,
+                oversized=[name for name, part in files.items() if part.too_large],
             )
             # The audit entry commits with the publication (one round trip, one WAL flush for both).
             record = audit.recorder(request._request, 201)
