@@ -9,8 +9,9 @@
   authenticated portal actions (POST/PUT/PATCH/DELETE, and GETs whose view appended to
   `request.audit_ids`, such as opening a message or downloading an attachment).
   Entries are written synchronously, never through a queue that could lose them.
-  `recorder(request, status)` writes a view's entry in the same transaction as its action
-  (publishMessage: one commit for both); the middleware then skips that request.
+  A view can instead have its action append the entry in the action's own statement
+  (`recorded_with_action`, `append_statement(before=…)`; publishMessage: one statement and one
+  commit for both); the middleware then skips that request.
 - `sign_checkpoint()` (beat) signs the chain head with the platform seal key, so a tail
   removed after a checkpoint shows; `verify()` (`manage.py verify_audit`) checks the
   chain and every checkpoint and names the first bad entry.
@@ -26,7 +27,7 @@ import functools
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -34,7 +35,6 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from ebox import db
 from ebox.models import AuditCheckpoint, AuditEntry, AuditHead
 from messages.sealing import canonical
 
@@ -79,6 +79,45 @@ def entry_hash(prev_hash: str, canonical: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
 
 
+@dataclass
+class Entry:
+    """An audit entry to append: what `record` writes, or what an action's own statement appends
+    with it (`append_statement(before=…)`: publishMessage stores its rows and its entry in one
+    statement, so neither exists without the other, with one round trip and one commit).
+
+    `ids` are the objects touched (message ids…), never national numbers: a citizen appears
+    only through `citizen_actor()`.
+    """
+
+    method: str
+    url: str
+    status_code: int
+    actor: str
+    token_sha256: str = ""
+    ids: list[str] = field(default_factory=list)
+    # Stamped before the head is locked (the hash covers it), so times may interleave by a few
+    # milliseconds between concurrent entries; the order of the chain is the order of ids.
+    at: dt.datetime = field(default_factory=timezone.now)
+
+    def parameters(self) -> list:
+        """The parameters of `append_statement()`, in its order (after those of its `before` parts)."""
+        ids = list(dict.fromkeys(str(i)[:100] for i in self.ids))
+        url = self.url.replace("\x00", "")[:2000]
+        text = "\n" + canonical_entry(
+            at=self.at,
+            actor=self.actor,
+            token_sha256=self.token_sha256,
+            method=self.method,
+            url=url,
+            status_code=self.status_code,
+            ids=ids,
+        )
+        return [
+            GENESIS_HASH, GENESIS_HASH, text, text,
+            self.at, self.actor, self.token_sha256, self.method, url, self.status_code, ids,
+        ]  # fmt: skip
+
+
 def record(
     *,
     method: str,
@@ -87,49 +126,31 @@ def record(
     actor: str,
     token_sha256: str = "",
     ids: Iterable[object] = (),
-) -> tuple[int, str] | None:
+) -> tuple[int, str]:
     """Append one entry to the chain; return (entry id, entry hash).
-
-    `ids` are the objects touched (message ids…), never national numbers: a citizen appears
-    only through `citizen_actor()`.
 
     Inside a caller's transaction the entry commits (or rolls back) with the action; the
     chain head's row stays locked until that transaction ends, so keep such transactions short.
-    In a `db.one_round_trip_transaction()` the statement is only queued, and None is returned.
     """
-    # Stamped before the head is locked (the hash covers it), so times may interleave by a few
-    # milliseconds between concurrent entries; the order of the chain is the order of ids.
-    at = timezone.now()
-    ids = list(dict.fromkeys(str(i)[:100] for i in ids))
-    url = url.replace("\x00", "")[:2000]
-    canonical = canonical_entry(
-        at=at, actor=actor, token_sha256=token_sha256, method=method, url=url, status_code=status_code, ids=ids
+    return append(
+        Entry(method=method, url=url, status_code=status_code, actor=actor, token_sha256=token_sha256, ids=list(ids))
     )
-    params = {
-        "at": at,
-        "actor": actor,
-        "token_sha256": token_sha256,
-        "method": method,
-        "url": url,
-        "status_code": status_code,
-        "ids": ids,
-        "text": "\n" + canonical,
-        "genesis": GENESIS_HASH,
-    }
+
+
+def append(entry: Entry) -> tuple[int, str]:
+    """Append `entry` on its own statement (see `record`); return (entry id, entry hash)."""
     connection.ensure_connection()
-    cursor = psycopg.Cursor(connection.connection)
-    # One statement, so one round trip, and on its own (autocommit) it is its own transaction.
-    cursor.execute(_append_statement(), params, prepare=True)
-    if db.in_pipeline():  # queued in the caller's one-round-trip transaction, committed with it
-        return None
-    entry_id, digest = cursor.fetchone()
+    with psycopg.Cursor(connection.connection) as cursor:
+        # One statement, so one round trip, and on its own (autocommit) it is its own transaction.
+        entry_id, digest = cursor.execute(append_statement(), entry.parameters(), prepare=True).fetchone()
     return entry_id, digest
 
 
 @functools.cache
-def _append_statement() -> str:
+def append_statement(before: tuple[str, ...] = ()) -> str:
     """Advance the chain head and append the entry, in one statement; PostgreSQL computes the hash
-    (as entry_hash() does).
+    (as entry_hash() does). `before`: data-modifying statements (with positional parameters,
+    given first) that run as part of the same statement, as CTEs.
 
     The head is one row (AuditHead) upserted with ON CONFLICT DO UPDATE: a concurrent appender
     waits for that row's lock, then computes from the version the previous appender committed
@@ -138,18 +159,18 @@ def _append_statement() -> str:
     and entry ids, drawn after the lock, follow it.
     """
     head, table = AuditHead._meta.db_table, AuditEntry._meta.db_table
+    ctes = "".join(f"action_{i} AS ({statement}), " for i, statement in enumerate(before))
     return f"""
-        WITH head AS (
+        WITH {ctes}head AS (
             INSERT INTO {head} AS h (id, prev_hash, entry_hash)
-            VALUES (1, %(genesis)s::text, encode(sha256(convert_to(%(genesis)s::text || %(text)s::text, 'UTF8')), 'hex'))
+            VALUES (1, %s::text, encode(sha256(convert_to(%s::text || %s::text, 'UTF8')), 'hex'))
             ON CONFLICT (id) DO UPDATE
                 SET prev_hash = h.entry_hash,
-                    entry_hash = encode(sha256(convert_to(h.entry_hash || %(text)s::text, 'UTF8')), 'hex')
+                    entry_hash = encode(sha256(convert_to(h.entry_hash || %s::text, 'UTF8')), 'hex')
             RETURNING prev_hash, entry_hash
         )
         INSERT INTO {table} (at, actor, token_sha256, method, url, status_code, ids, prev_hash, entry_hash)
-        SELECT %(at)s, %(actor)s, %(token_sha256)s, %(method)s, %(url)s, %(status_code)s, %(ids)s,
-               head.prev_hash, head.entry_hash
+        SELECT %s, %s, %s, %s, %s, %s, %s, head.prev_hash, head.entry_hash
         FROM head
         RETURNING id, entry_hash
         """  # noqa: S608 - the table names are ours, every value is a parameter
@@ -196,15 +217,20 @@ def should_record(request, response) -> bool:
     return request.method in _WRITE_METHODS or bool(getattr(request, "audit_ids", None))
 
 
-def record_request(request, status_code: int) -> tuple[int, str] | None:
-    return record(
+def request_entry(request, status_code: int) -> Entry:
+    """The entry that records this request, with the ids its views added to `request.audit_ids`."""
+    return Entry(
         method=request.method,
         url=request.get_full_path(),
         status_code=status_code,
         actor=request_actor(request),
         token_sha256=token_digest(_bearer_token(request)),
-        ids=getattr(request, "audit_ids", ()),
+        ids=getattr(request, "audit_ids", []),
     )
+
+
+def record_request(request, status_code: int) -> tuple[int, str]:
+    return append(request_entry(request, status_code))
 
 
 class AuditMiddleware:
@@ -222,21 +248,15 @@ class AuditMiddleware:
         return response
 
 
-def recorder(request, status_code: int) -> Callable[[Iterable[object]], None]:
-    """Something that records the request's entry, with the ids it touched, when a service calls it
-    inside the transaction of what it stores (publish_message's `within`).
+def recorded_with_action(request, status_code: int) -> Entry:
+    """The request's entry, for a view whose action appends it in its own statement (publishMessage:
+    `publish_message(new, audit_entry=…)`, which adds the ids it stores).
 
-    One commit for the action and its entry, and neither can exist without the other. The
-    middleware then skips the request. For views whose success status is known before they
-    answer (publishMessage: 201); if the service fails, nothing is stored and nothing recorded.
+    The middleware then skips the request. For views whose success status is known before they
+    answer (publishMessage: 201); if the action fails, nothing is stored and nothing recorded.
     """
-
-    def record_in_transaction(ids: Iterable[object]) -> None:
-        request.audit_ids.extend(str(i) for i in ids)
-        record_request(request, status_code)
-        request.audit_recorded = True
-
-    return record_in_transaction
+    request.audit_recorded = True
+    return request_entry(request, status_code)
 
 
 # --- Checkpoints and verification ------------------------------------------------

@@ -5,15 +5,12 @@ Profiling publishMessage showed the ORM spending more time compiling a simple
 once per process and prepared once per connection (psycopg `prepare=True`). It also showed
 round trips to PostgreSQL as a large part of a publication (each statement sent and answered
 costs both processes CPU, not only waiting): `fetch_each` makes several look-ups one
-statement, and `one_round_trip_transaction` sends a transaction's statements together and
-commits them with the same round trip (psycopg pipeline mode).
+statement.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 from django.db import connection
@@ -60,35 +57,3 @@ def fetch_each(*lookups: tuple[type, dict[str, object]]) -> list:
         primary_key = values[attnames.index(model._meta.pk.attname)]
         found.append(None if primary_key is None else model.from_db(connection.alias, attnames, values))
     return found
-
-
-@contextmanager
-def one_round_trip_transaction() -> Iterator[psycopg.Connection]:
-    """A transaction sent to PostgreSQL at once: the block's statements, then a Sync that commits them.
-
-    Statements executed in the block on the yielded (psycopg) connection are queued and run
-    in order, as one implicit transaction (PostgreSQL's extended protocol: what runs before a
-    Sync without BEGIN commits at the Sync, or rolls back entirely on an error). Read their
-    results after the block. If one fails, the error is raised at the end of the block and
-    nothing is committed. For code outside Django's transactions (a view's single write);
-    inside `transaction.atomic()` use that instead.
-    """
-    if connection.in_atomic_block:
-        raise RuntimeError("one_round_trip_transaction() inside transaction.atomic(): use the atomic block")
-    connection.ensure_connection()
-    raw = connection.connection
-    if not raw.autocommit:  # Django keeps autocommit on outside atomic blocks; BEGIN would break the promise
-        raise RuntimeError("one_round_trip_transaction() needs the connection in autocommit mode")
-    try:
-        with raw.pipeline():
-            yield raw
-    except BaseException:
-        if raw.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            raw.rollback()
-        raise
-
-
-def in_pipeline() -> bool:
-    """Whether statements on Django's connection are being queued (one_round_trip_transaction)."""
-    raw = connection.connection
-    return raw is not None and raw.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF

@@ -12,7 +12,7 @@ import json
 import logging
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -29,7 +29,7 @@ from uuid6 import uuid7
 from citizens.models import Citizen
 from citizens.selectors import channel_for
 from citizens.services import citizen_for_number, citizens_for_numbers
-from ebox import db
+from ebox import audit
 from ebox.dispatch import CoalescingDispatcher
 from messages import crypto, sealing
 from messages.models import Attachment, IntegrityIncident, Message, MessageContent, MessageEvent
@@ -190,17 +190,17 @@ def _delete_blobs(names: Iterable[str]) -> None:
             logger.warning("could not delete orphan blob %s", name)
 
 
-def publish_message(new: NewMessage, within: Callable[[Message], None] | None = None) -> Message:
+def publish_message(new: NewMessage, audit_entry: audit.Entry | None = None) -> Message:
     """Store one message for one recipient: encrypted, `accepted`, its sealing scheduled after commit.
 
     Raises DuplicatePublication when the Idempotency-Key was used before by this application;
     in that case, as on any failure, nothing is stored (blobs written so far are removed).
 
-    `within(message)` runs in the same transaction, after the message's rows (the API's audit
-    entry: audit.recorder). Outside a caller's transaction the whole write is one round trip
-    to PostgreSQL: the publication's one INSERT and what `within` adds, committed together at
-    the pipeline's Sync (db.one_round_trip_transaction; profiling showed round trips as a large
-    part of a publication).
+    `audit_entry` (the API's request) is appended to the audit chain by the same statement
+    that stores the message, with the message's id: neither exists without the other.
+    Outside a caller's transaction that one statement is the whole write (its own
+    transaction: one round trip, one commit; profiling showed round trips as a large part of
+    a publication).
     """
     if new.idempotency_key:
         first = (
@@ -214,26 +214,18 @@ def publish_message(new: NewMessage, within: Callable[[Message], None] | None = 
     try:
         content, attachments = _build_content(new, written)
         now = timezone.now()
-        # The citizen is registered on first sight (like any recipient lookup), before the
-        # publication itself, which is one INSERT statement.
         message = _new_message_row(new, content, new.recipient_id, now)
         groups = [(MessageContent, [content]), (Attachment, attachments), (Message, [message])]
+        if audit_entry is not None:
+            audit_entry.ids = [*audit_entry.ids, message.id]
         if not connection.in_atomic_block:
-            try:
-                with db.one_round_trip_transaction():
-                    _insert_together(groups)
-                    if within:
-                        within(message)
-            except psycopg.errors.IntegrityError as exc:
-                raise IntegrityError(str(exc)) from exc
+            _insert_together(groups, audit_entry)
             dispatch_sealing([message.id])
         else:
             # A savepoint, so that a concurrent duplicate's IntegrityError leaves the caller's
             # transaction usable for the look-up below.
             with transaction.atomic():
-                _insert_together(groups)
-                if within:
-                    within(message)
+                _insert_together(groups, audit_entry)
             transaction.on_commit(lambda: dispatch_sealing([message.id]))
     except IntegrityError as exc:
         _delete_blobs(written)
@@ -252,8 +244,9 @@ def publish_message(new: NewMessage, within: Callable[[Message], None] | None = 
 
 
 @functools.cache
-def _insert_statement(shape: tuple[tuple[str, int], ...]) -> str:
-    """One INSERT … for a whole publication: data-modifying CTEs, one per table."""
+def _insert_statement(shape: tuple[tuple[str, int], ...], with_audit_entry: bool) -> str:
+    """One statement for a whole publication: an INSERT per table as data-modifying CTEs, and the
+    audit entry's append (audit.append_statement) when there is one."""
     from django.apps import apps
 
     parts = []
@@ -268,12 +261,12 @@ def _insert_statement(shape: tuple[tuple[str, int], ...]) -> str:
                 sql.SQL(", ").join([row] * count),
             )
         )
-    *ctes, last = parts
-    if not ctes:
-        return last.as_string()
-    named = [sql.SQL("{} AS ({})").format(sql.Identifier(f"t{i}"), part) for i, part in enumerate(ctes)]
     # Rendered once per shape: psycopg re-rendered the Composed (~500 pieces) on every execute.
-    return sql.SQL("WITH {} {}").format(sql.SQL(", ").join(named), last).as_string()
+    rendered = [part.as_string() for part in parts]
+    if with_audit_entry:
+        return audit.append_statement(before=tuple(rendered))
+    *ctes, last = rendered
+    return "".join(f"{'WITH' if i == 0 else ','} t{i} AS ({cte}) " for i, cte in enumerate(ctes)) + last
 
 
 @functools.cache
@@ -289,16 +282,15 @@ def _row_readers(model) -> list:
     return [_copy_value(f) for f in _insert_fields(model)]
 
 
-def _insert_together(groups: list[tuple]) -> None:
-    """Insert a publication's rows (content, attachments, message) in one round trip.
+def _insert_together(groups: list[tuple], audit_entry: audit.Entry | None = None) -> None:
+    """Insert a publication's rows (content, attachments, message), and append its audit entry,
+    in one statement.
 
     Profiling publishMessage showed the ORM's four INSERTs (each compiled, sent and
     answered in turn) as the largest part of a publication. This sends one statement,
     prepared once per shape and connection (psycopg `prepare=True`); values are read
     from the instances exactly as for COPY (`_copy_value`).
     """
-    from django.db import connection
-
     groups = [(model, objs) for model, objs in groups if objs]
     shape = tuple((model._meta.label, len(objs)) for model, objs in groups)
     params = []
@@ -306,10 +298,12 @@ def _insert_together(groups: list[tuple]) -> None:
         readers = _row_readers(model)
         for obj in objs:
             params.extend([read(obj) for read in readers])
+    if audit_entry is not None:
+        params.extend(audit_entry.parameters())
     connection.ensure_connection()
     try:
         with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(_insert_statement(shape), params, prepare=True)
+            cursor.execute(_insert_statement(shape, audit_entry is not None), params, prepare=True)
     except psycopg.errors.IntegrityError as exc:
         raise IntegrityError(str(exc)) from exc
     for _model, objs in groups:

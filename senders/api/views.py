@@ -111,9 +111,9 @@ class PublishMessageView(SenderAPIView):
                 idempotency_key=request.headers.get("Idempotency-Key"),
                 oversized=[name for name, part in files.items() if part.too_large],
             )
-            # The audit entry commits with the publication (one round trip, one WAL flush for both).
-            record = audit.recorder(request._request, 201)
-            message = message_services.publish_message(new, within=lambda stored: record([stored.id]))
+            # The audit entry is stored by the publication's own statement (one round trip, one commit).
+            entry = audit.recorded_with_action(request._request, 201)
+            message = message_services.publish_message(new, audit_entry=entry)
         except publication.PublicationError as exc:
             return error_response(exc.status, exc.message, exc.details)
         except message_services.DuplicatePublication as exc:
