@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.conf import settings
@@ -220,30 +220,42 @@ def _business_data(value, errors: list[dict]) -> list | None:
 
 @dataclass
 class Context:
-    """Who publishes: the token's sender application, with the organisation's message types preloaded."""
+    """Who publishes: the token's sender application, with the message types (and citizens) already known."""
 
     sender_application: SenderApplication
     message_types: dict[str, MessageType | None]
+    citizens: dict[str, Citizen | None] = field(default_factory=dict)
 
     @classmethod
-    def for_application(cls, sender_application: SenderApplication, preload: bool = False) -> Context:
-        """`preload` loads all the organisation's types (a batch); otherwise each is fetched when named."""
-        types = {}
+    def for_application(
+        cls, sender_application: SenderApplication, preload: bool = False, looked_up: tuple | None = None
+    ) -> Context:
+        """`preload` loads all the organisation's types (a batch); otherwise each is fetched when named.
+
+        `looked_up`: ((type id, national number), (MessageType or None, Citizen or None)) already
+        fetched for this request (publishMessage fetches them with its token).
+        """
+        context = cls(sender_application, {})
         if preload:
-            types = {
+            context.message_types = {
                 t.message_type_id: t
                 for t in MessageType.objects.filter(organisation_id=sender_application.organisation_id)
             }
-        return cls(sender_application, types)
+        if looked_up is not None:
+            (type_id, number), (message_type, citizen) = looked_up
+            context.message_types[type_id] = message_type
+            context.citizens[number] = citizen
+        return context
 
     def message_type_and_citizen(self, type_id: str, national_number: str) -> tuple[MessageType | None, Citizen | None]:
         """The message type (as `message_type`) and the citizen known by this number, in one statement.
 
-        With the type already known (a batch preloads them, and looks its citizens up all
-        together later), only the type: no citizen, and no query.
+        With the type already known, no query: the citizen if known too, else None (a batch
+        preloads its types, and looks its citizens up all together later; a single
+        publication's citizen is then found or registered when stored).
         """
         if type_id in self.message_types:
-            return self.message_types[type_id], None
+            return self.message_types[type_id], self.citizens.get(national_number)
         message_type, citizen = db.fetch_each(
             (MessageType, {"organisation_id": self.sender_application.organisation_id, "message_type_id": type_id}),
             (Citizen, {"national_number": national_number}),
@@ -270,6 +282,20 @@ def parse_message_to_publish(raw: str | bytes | None) -> dict:
     if not isinstance(data, dict):
         raise PublicationError([detail("messageToPublish", "must be a JSON object")])
     return data
+
+
+def lookup_keys(data: object) -> tuple[str, str] | None:
+    """(message type id, national number) a publication names, when both are plainly there: what
+    can be fetched before validation (with the token). None otherwise (validation looks them up)."""
+    if not isinstance(data, dict) or not isinstance(data.get("recipient"), dict):
+        return None
+    type_id, recipient = data.get("messageTypeId"), data["recipient"]
+    number = recipient.get("eboxIdValue")
+    if not isinstance(type_id, str) or not type_id or str(recipient.get("eboxType")).lower() != "citizen":
+        return None
+    if not isinstance(number, str) or len(number) != 11 or not number.isdigit():
+        return None  # a formatted number is compacted (and checked) by validation first
+    return type_id, number
 
 
 def build_new_message(

@@ -420,6 +420,15 @@ def test_authentication_errors_say_what_is_wrong(integrator, live_server):
     bad = requests.get(url, headers={"Authorization": "Bearer nope"})
     assert assert_status_message(bad, 401)["message"] == "token unknown or revoked"
     assert "invalid_token" in bad.headers["WWW-Authenticate"]
+    # publishMessage reads a small body before checking the token (to fetch both at once), yet
+    # the token decides first: no token or a bad one is a 401, whatever the body, and stores nothing.
+    publish_url = f"{live_server.url}/api/v2/publishMessage"
+    broken = b"--x\r\nbroken"
+    garbage = requests.post(publish_url, data=broken, headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert "no access token" in assert_status_message(garbage, 401)["message"]
+    wrong = requests.post(publish_url, files=multipart(message_json()), headers={"Authorization": "Bearer nope"})
+    assert assert_status_message(wrong, 401)["message"] == "token unknown or revoked"
+    assert Message.objects.count() == 0
     AccessToken.objects.update(expires=timezone.now() - dt.timedelta(seconds=1))
     assert assert_status_message(integrator.session.get(url), 401)["message"] == "token expired"
 
