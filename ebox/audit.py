@@ -30,11 +30,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import psycopg
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
+from ebox import db
 from ebox.models import AuditCheckpoint, AuditEntry, AuditHead
 from messages.sealing import canonical
 
@@ -139,10 +138,9 @@ def record(
 
 def append(entry: Entry) -> tuple[int, str]:
     """Append `entry` on its own statement (see `record`); return (entry id, entry hash)."""
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        # One statement, so one round trip, and on its own (autocommit) it is its own transaction.
-        entry_id, digest = cursor.execute(append_statement(), entry.parameters(), prepare=True).fetchone()
+    # One statement, so one round trip, and on its own (autocommit) it is its own transaction.
+    with db.execute_prepared(append_statement(), entry.parameters()) as cursor:
+        entry_id, digest = cursor.fetchone()
     return entry_id, digest
 
 

@@ -29,7 +29,7 @@ from uuid6 import uuid7
 from citizens.models import Citizen
 from citizens.selectors import channel_for
 from citizens.services import citizen_for_number, citizens_for_numbers
-from ebox import audit
+from ebox import audit, db
 from ebox.dispatch import CoalescingDispatcher
 from messages import crypto, sealing
 from messages.models import Attachment, IntegrityIncident, Message, MessageContent, MessageEvent
@@ -105,7 +105,9 @@ def store_encrypted_blob(data_key: bytes, owner_id: uuid.UUID, source: BinaryIO,
 
     The caller deletes the blob if its transaction fails (nothing half-stored)."""
     source.seek(0)
-    with tempfile.TemporaryFile() as encrypted:
+    # In memory up to the upload threshold: a temporary file on disk costs more than the
+    # encryption of a typical letter (profiled: creating a file in /tmp took ~0.5-0.9 ms of CPU).
+    with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as encrypted:
         size, sha256 = crypto.encrypt_stream(data_key, owner_id, "bytes", source, encrypted)
         encrypted.seek(0)
         name = default_storage.save(f"{folder}/{owner_id}.bin", File(encrypted))
@@ -300,10 +302,8 @@ def _insert_together(groups: list[tuple], audit_entry: audit.Entry | None = None
             params.extend([read(obj) for read in readers])
     if audit_entry is not None:
         params.extend(audit_entry.parameters())
-    connection.ensure_connection()
     try:
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(_insert_statement(shape, audit_entry is not None), params, prepare=True)
+        db.execute_prepared(_insert_statement(shape, audit_entry is not None), params).close()
     except psycopg.errors.IntegrityError as exc:
         raise IntegrityError(str(exc)) from exc
     for _model, objs in groups:

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-import psycopg
 from django.db import connection
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
@@ -20,6 +19,7 @@ from psycopg import sql
 from rest_framework import authentication, exceptions
 
 from citizens.models import Citizen
+from ebox import db
 from senders.models import MessageType, Organisation, SenderApplication
 
 
@@ -134,9 +134,8 @@ def _load_token(checksum: str, publication_lookup: tuple[str, str] | None = None
     connection) plans it once.
     """
     params = [*(publication_lookup or ()), checksum]
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        row = cursor.execute(_token_query(publication_lookup is not None), params, prepare=True).fetchone()
+    with db.execute_prepared(_token_query(publication_lookup is not None), params) as cursor:
+        row = cursor.fetchone()
     if row is None:
         return None
     token_id, expires, scope, client_id = row[:4]
