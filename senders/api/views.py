@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.http import JsonResponse
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -138,7 +139,8 @@ class PublishMessageView(SenderAPIView):
             return _duplicate(exc)
         finally:
             received.close()
-        return Response(publication_status(message), status=201)
+        # A plain JSON response: DRF's Response renders through the template-response machinery.
+        return JsonResponse(publication_status(message), status=201)
 
 
 def _content_length(request) -> int:
