@@ -11,6 +11,10 @@ from messages import views as message_views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # The API first: the most requested URLs, resolved without trying the portal's patterns.
+    path("api/v2/", include("senders.api.urls")),
+    path("api/v2/", include("citizens.api.urls")),
+    path("api/v2/", include("messages.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/operations/", admin_views.operations_page, name="admin-operations"),
     path("admin/", admin.site.urls),
@@ -24,9 +28,6 @@ urlpatterns = [
     path(".well-known/jwks.json", message_views.jwks, name="jwks"),
     # RFC 8414 wants the metadata at the origin's root, not under /o/.
     path("", include((oauth2_urls.metadata_urlpatterns, "oauth2_metadata"))),
-    path("api/v2/", include("senders.api.urls")),
-    path("api/v2/", include("citizens.api.urls")),
-    path("api/v2/", include("messages.urls")),
     path("inbox/<uuid:message_id>/evidence.json", message_views.citizen_evidence, name="citizen-evidence"),
     path("dev/mail/", include("ebox.devmail")),  # 404 unless DEBUG or EBOX_DEV_MAIL_VIEW
     path("", include("citizens.urls")),
