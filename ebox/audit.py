@@ -113,7 +113,7 @@ class Entry:
         )
         return [
             GENESIS_HASH, GENESIS_HASH, text, text,
-            self.at, self.actor, self.token_sha256, self.method, url, self.status_code, ids,
+            self.at, self.actor, self.token_sha256, self.method, url, self.status_code, db.text_array(ids),
         ]  # fmt: skip
 
 
@@ -168,7 +168,7 @@ def append_statement(before: tuple[str, ...] = ()) -> str:
             RETURNING prev_hash, entry_hash
         )
         INSERT INTO {table} (at, actor, token_sha256, method, url, status_code, ids, prev_hash, entry_hash)
-        SELECT %s, %s, %s, %s, %s, %s, %s, head.prev_hash, head.entry_hash
+        SELECT %s, %s, %s, %s, %s, %s, %s::varchar(100)[], head.prev_hash, head.entry_hash
         FROM head
         RETURNING id, entry_hash
         """  # noqa: S608 - the table names are ours, every value is a parameter

@@ -105,9 +105,9 @@ def new_data_key() -> bytes:
 def wrap_key(data_key: bytes) -> tuple[str, bytes]:
     """Encrypt a data key under the current KEK; returns (kek_id, wrapped)."""
     keyring = load_keyring()
-    return keyring.current_id, _encrypt(
-        keyring.key(keyring.current_id), data_key, b"ebox:dek:" + keyring.current_id.encode()
-    )
+    nonce = os.urandom(NONCE_BYTES)
+    aad = b"ebox:dek:" + keyring.current_id.encode()
+    return keyring.current_id, nonce + _kek_cipher(keyring.key(keyring.current_id)).encrypt(nonce, data_key, aad)
 
 
 def unwrap_key(kek_id: str, wrapped: bytes) -> bytes:
@@ -126,7 +126,8 @@ def unwrap_key(kek_id: str, wrapped: bytes) -> bytes:
 
 @lru_cache(maxsize=16)
 def _kek_cipher(kek: bytes) -> AESGCM:
-    # One cipher context per KEK: unwrapping is on the sealing and reading hot paths.
+    # One cipher context per KEK: wrapping and unwrapping are on the publication, sealing and
+    # reading hot paths.
     return AESGCM(kek)
 
 
@@ -162,6 +163,19 @@ def field_aad(owner_id: object, field: str) -> bytes:
 
 def encrypt_field(data_key: bytes, owner_id: object, field: str, plaintext: bytes) -> bytes:
     return _encrypt(data_key, plaintext, field_aad(owner_id, field))
+
+
+def encrypt_fields(data_key: bytes, owner_id: object, plaintexts: dict[str, bytes | None]) -> dict[str, bytes | None]:
+    """Encrypt several fields of one owner with one cipher context (a publication encrypts up to four)."""
+    aead = AESGCM(data_key)
+    out: dict[str, bytes | None] = {}
+    for field, plaintext in plaintexts.items():
+        if plaintext is None:
+            out[field] = None
+            continue
+        nonce = os.urandom(NONCE_BYTES)
+        out[field] = nonce + aead.encrypt(nonce, plaintext, field_aad(owner_id, field))
+    return out
 
 
 def decrypt_field(data_key: bytes, owner_id: object, field: str, blob: bytes) -> bytes:

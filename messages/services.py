@@ -119,15 +119,21 @@ def _build_content(new: NewMessage, written_blobs: list[str]) -> tuple[MessageCo
     content = MessageContent(id=uuid7(), sender_organisation=new.sender_application.organisation)
     data_key = crypto.new_data_key()
     content.kek_id, content.wrapped_key = crypto.wrap_key(data_key)
-    content.subject_ct = crypto.encrypt_field(data_key, content.id, "subject", _json(new.subject))
+    sealed = crypto.encrypt_fields(
+        data_key,
+        content.id,
+        {
+            "subject": _json(new.subject),
+            "body": _json(new.body) if new.body else None,
+            "payment": _json(new.payment_data) if new.payment_data else None,
+            "business": _json(new.business_data) if new.business_data else None,
+        },
+    )
+    content.subject_ct, content.body_ct = sealed["subject"], sealed["body"]
+    content.payment_ct, content.business_ct = sealed["payment"], sealed["business"]
     content.subject_languages = sorted(k for k, v in new.subject.items() if v)
     if new.body:
-        content.body_ct = crypto.encrypt_field(data_key, content.id, "body", _json(new.body))
         content.body_languages = sorted(k for k, v in new.body.items() if v)
-    if new.payment_data:
-        content.payment_ct = crypto.encrypt_field(data_key, content.id, "payment", _json(new.payment_data))
-    if new.business_data:
-        content.business_ct = crypto.encrypt_field(data_key, content.id, "business", _json(new.business_data))
     attachments = []
     for position, upload in enumerate(new.attachments, start=1):
         attachment = Attachment(
@@ -313,13 +319,17 @@ def _insert_together(groups: list[tuple], audit_entry: audit.Entry | None = None
 
 
 def _copy_value(field):
-    """How to read a field's COPY value from an instance: raw attribute, JSON text, or `pre_save` (auto_now)."""
-    from django.db.models import JSONField
+    """How to read a field's COPY value from an instance: raw attribute, JSON or array text, or `pre_save`
+    (auto_now)."""
+    from django.contrib.postgres.fields import ArrayField
+    from django.db.models import CharField, JSONField, TextField
 
     if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
         return lambda obj: field.pre_save(obj, True)
     if isinstance(field, JSONField):
         return lambda obj: None if (v := getattr(obj, field.attname)) is None else json.dumps(v)
+    if isinstance(field, ArrayField) and isinstance(field.base_field, (CharField, TextField)):
+        return lambda obj: db.text_array(getattr(obj, field.attname))
     return lambda obj: getattr(obj, field.attname)
 
 

@@ -38,6 +38,19 @@ def test_the_database_is_real_postgresql(db):
 
 
 @pytest.mark.django_db
+def test_hot_statements_send_arrays_and_numbered_parameters_faithfully(db):
+    from ebox import db as ebox_db
+
+    tricky = ["fr", 'quote"d', "back\\slash", "comma,and space", "{braces}", "NULL", ""]
+    with ebox_db.execute_prepared(
+        "SELECT %s::text[], %s::text[], %s::int + %s", [ebox_db.text_array(tricky), ebox_db.text_array([]), 40, 2]
+    ) as cursor:
+        assert cursor.fetchone() == (tricky, [], 42)
+    assert ebox_db.text_array(None) is None
+    with pytest.raises(ValueError):
+        ebox_db.execute_prepared("SELECT 1 WHERE 'a' LIKE '%%'", [])
+
+
 def test_organisation_model_refuses_an_invalid_enterprise_number():
     organisation = Organisation(enterprise_number="0308357158", short_name={"fr": "X"})
     with pytest.raises(ValidationError):
