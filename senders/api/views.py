@@ -43,7 +43,7 @@ def timestamp(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def publication_status(message: Message) -> dict:
+def publication_status(message: Message | message_services.Accepted) -> dict:
     return {
         "messageId": str(message.id),
         "expirationDate": timestamp(message.expires_at),
