@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 
 import psycopg
 from django.db import connection
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from psycopg import sql
 
 
@@ -57,6 +59,25 @@ def _numbered(query: str) -> str:
     return "".join(f"{piece}${n}" for n, piece in enumerate(pieces[:-1], start=1)) + pieces[-1]
 
 
+def loaded(model, attnames: Sequence[str], values: Sequence[object]):
+    """The instance of a row just read (or stored), as `model.from_db` makes it, without `Model.__init__`.
+
+    Profiling publishMessage showed `from_db` at ~15 µs per instance (a descriptor call per
+    field, the init signals), with five instances per publication. A row of every concrete
+    field, of a model without init-signal receivers, needs neither: its values go straight
+    to the instance's `__dict__`. Anything else goes through `from_db`.
+    """
+    meta = model._meta
+    if len(values) != len(meta.concrete_fields) or pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(connection.alias, attnames, values)
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    instance._state = ModelState()
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
 def text_array(values: Iterable[str] | None) -> str | None:
     """A PostgreSQL array literal of texts, to send for an array column (as an untyped parameter,
     or a COPY field). psycopg adapts a Python list by inspecting its items on every call, which
@@ -84,5 +105,5 @@ def fetch_each(*lookups: tuple[type, dict[str, object]]) -> list:
         values = row[start : start + len(attnames)]
         start += len(attnames)
         primary_key = values[attnames.index(model._meta.pk.attname)]
-        found.append(None if primary_key is None else model.from_db(connection.alias, attnames, values))
+        found.append(None if primary_key is None else loaded(model, attnames, values))
     return found

@@ -351,7 +351,7 @@ def _stored(model, row: dict):
         column.attname: row[column.attname] if column.attname in row else column.missing() for column in _columns(model)
     }
     attnames = [f.attname for f in model._meta.concrete_fields]
-    return model.from_db(connection.alias, attnames, [values.get(a) for a in attnames])
+    return db.loaded(model, attnames, [values.get(a) for a in attnames])
 
 
 def _insert_together(groups: list[tuple], audit_entry: audit.Entry | None = None) -> None:

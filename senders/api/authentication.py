@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from django.db import connection
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 from psycopg import sql
@@ -155,7 +154,7 @@ def _instance(model, values: Iterator):
     row = [next(values) for _ in fields]
     if row[fields.index(model._meta.pk)] is None:
         return None
-    return model.from_db(connection.alias, [f.attname for f in fields], row)
+    return db.loaded(model, [f.attname for f in fields], row)
 
 
 class ScopeRequired:
