@@ -121,3 +121,13 @@ def fetch_token(url: str, client_id: str, client_secret: str) -> str:
     )
     response.raise_for_status()
     return response.json()["access_token"]
+
+
+def fetch_token_in_process(client_id: str, client_secret: str) -> str:
+    """A token from the token endpoint, called in this process (no server)."""
+    from django.test import Client
+
+    response = Client().post(
+        "/o/token/", {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
+    )
+    return response.json()["access_token"]

@@ -1,13 +1,21 @@
-"""Profile publishMessage in-process (cProfile), to see where the time goes before optimising.
+"""Profile publishMessage in-process, to see where the time goes before optimising.
 
-.venv/bin/python bench/profile_publish.py [--pdf] [-n 300]
+.venv/bin/python bench/profile_publish.py [--pdf] [-n 2000] [--sort tottime|cumulative]
+
+Calls the WSGI application the way gunicorn does (no test client, whose own signals and
+checks would be measured too), on private embedded services. Prints, for /healthz and
+publishMessage measured in alternation: this process's CPU per request and PostgreSQL's
+(its backend's CPU) per publication, then a cProfile of publications (CPU time, not waiting).
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import io
+import os
 import pstats
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -20,27 +28,25 @@ from bench.publish import BOUNDARY, multipart_body  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--pdf", action="store_true")
-    parser.add_argument("-n", type=int, default=300)
-    parser.add_argument("sort", nargs="?", default="cumulative")
+    parser.add_argument("--pdf", action="store_true", help="a 100 kB PDF as main content instead of a body")
+    parser.add_argument("-n", type=int, default=2000, help="publications per measure")
+    parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     args = parser.parse_args()
+    os.environ["OAUTH_ACCESS_TOKEN_SECONDS"] = "3600"
     data_dir = common.setup_django()
     try:
-        from django.test import Client
+        import psutil
+        from django.core.wsgi import get_wsgi_application
+        from django.db import connection
 
         from ebox.pdf import simple_pdf
-        from senders.api.authentication import SenderTokenAuthentication  # noqa: F401
 
         issued = common.make_sender()
-        client = Client()
-        token = client.post(
-            "/o/token/",
-            {"grant_type": "client_credentials", "client_id": issued.client_id, "client_secret": issued.client_secret},
-        ).json()["access_token"]
+        app = get_wsgi_application()
         message = {
             "recipient": {"eboxType": "citizen", "eboxIdValue": "85073003328"},
             "messageTypeId": "tax",
-            "subject": {"fr": "Votre courrier"},
+            "subject": {"fr": "Votre avertissement-extrait de rôle", "nl": "Uw aanslagbiljet"},
             "bodyContent": {"fr": "Madame, Monsieur, " * 20},
             "bodyMainContent": True,
             "replyAuthorized": False,
@@ -50,41 +56,84 @@ def main() -> None:
             message.update(
                 bodyMainContent=False, bodyContent=None, attachments=[{"httpPartName": "upfile1", "mainContent": True}]
             )
-            files = {"upfile1": ("letter.pdf", simple_pdf("x", ["y"], padding_bytes=100 * 1024), "application/pdf")}
+            pdf = simple_pdf("Avertissement-extrait de rôle", ["Montant"], padding_bytes=100 * 1024 - 700)
+            files = {"upfile1": ("letter.pdf", pdf, "application/pdf")}
         body = multipart_body(message, files)
+        token = None
+        statuses = []
 
-        def once():
-            r = client.generic(
-                "POST",
-                "/api/v2/publishMessage",
-                body,
-                content_type=f"multipart/form-data; boundary={BOUNDARY}",
-                HTTP_AUTHORIZATION=f"Bearer {token}",
-            )
-            assert r.status_code == 201, r.content
+        def call(method: str, path: str, data: bytes = b"", content_type: str = "") -> None:
+            environ = {
+                "REQUEST_METHOD": method,
+                "PATH_INFO": path,
+                "SCRIPT_NAME": "",
+                "QUERY_STRING": "",
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "8000",
+                "SERVER_PROTOCOL": "HTTP/1.1",
+                "REMOTE_ADDR": "127.0.0.1",
+                "HTTP_HOST": "127.0.0.1:8000",
+                "wsgi.url_scheme": "http",
+                "wsgi.input": io.BytesIO(data),
+                "wsgi.errors": sys.stderr,
+                "CONTENT_LENGTH": str(len(data)),
+                "CONTENT_TYPE": content_type,
+            }
+            if token:
+                environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+            response = app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+            b"".join(response)
+            response.close()
 
-        for _ in range(20):
-            once()
-        started, cpu = time.perf_counter(), time.process_time()
-        for _ in range(args.n):
-            once()
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-        print(
-            f"{args.n / wall:.1f} publications/s in-process (not profiled): {wall / args.n * 1e3:.2f} ms wall, "
-            f"{cpu / args.n * 1e3:.2f} ms CPU of this process per publication"
-        )
-        started = time.perf_counter()
-        # CPU time, not wall time: waiting for PostgreSQL is not this process's cost.
-        profile = cProfile.Profile(time.process_time)
+        token = common.fetch_token_in_process(issued.client_id, issued.client_secret)
+
+        def publish() -> None:
+            call("POST", "/api/v2/publishMessage", body, f"multipart/form-data; boundary={BOUNDARY}")
+
+        def healthz() -> None:
+            call("GET", "/healthz")
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = psutil.Process(cursor.fetchone()[0])
+
+        def postgres_cpu() -> float:
+            times = backend.cpu_times()
+            return times.user + times.system
+
+        for _ in range(200):  # warm-up: connection, prepared statements, caches
+            healthz()
+            publish()
+        statuses.clear()
+        cpu = {"healthz": [], "publish": []}
+        postgres = []
+        for _ in range(5):  # alternated, so that a change of background load affects both alike
+            for name, request in (("healthz", healthz), ("publish", publish)):
+                count = args.n if name == "healthz" else args.n // 4
+                started, pg_started = time.process_time(), postgres_cpu()
+                for _ in range(count):
+                    request()
+                cpu[name].append((time.process_time() - started) / count * 1e6)
+                if name == "publish":
+                    postgres.append((postgres_cpu() - pg_started) / count * 1e6)
+        if set(statuses) != {"200 OK", "201 Created"}:
+            raise SystemExit(f"unexpected answers: {set(statuses)}")
+        h, p = statistics.median(cpu["healthz"]), statistics.median(cpu["publish"])
+        pg = statistics.median(postgres)
+        print(f"CPU per request (medians of 5 alternated runs): /healthz {h:.0f} µs, publishMessage {p:.0f} µs")
+        print(f"PostgreSQL CPU per publication: {pg:.0f} µs")
+        print(f"this process's CPU ratio {h / p:.3f}")
+
+        profile = cProfile.Profile(time.process_time)  # CPU time: waiting for PostgreSQL is not ours
         profile.enable()
         for _ in range(args.n):
-            once()
+            publish()
         profile.disable()
-        print(f"{args.n / (time.perf_counter() - started):.1f} publications/s in-process (profiled)")
-        pstats.Stats(profile).sort_stats(
-            sys.argv[-1] if sys.argv[-1] in ("tottime", "cumulative") else "cumulative"
-        ).print_stats(45)
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(50)
     finally:
+        from django.db import connections
+
+        connections.close_all()
         common.teardown(data_dir)
 
 

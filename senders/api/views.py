@@ -127,7 +127,7 @@ class PublishMessageView(SenderAPIView):
                 received.data,
                 parts,
                 context,
-                idempotency_key=request.headers.get("Idempotency-Key"),
+                idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY"),
                 oversized=[name for name, part in files.items() if part.too_large],
             )
             # The audit entry is stored by the publication's own statement (one round trip, one commit).
