@@ -139,8 +139,7 @@ def record(
 def append(entry: Entry) -> tuple[int, str]:
     """Append `entry` on its own statement (see `record`); return (entry id, entry hash)."""
     # One statement, so one round trip, and on its own (autocommit) it is its own transaction.
-    with db.execute_prepared(append_statement(), entry.parameters()) as cursor:
-        entry_id, digest = cursor.fetchone()
+    entry_id, digest = db.execute_prepared(append_statement(), entry.parameters())
     return entry_id, digest
 
 

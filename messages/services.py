@@ -369,7 +369,7 @@ def _insert_together(groups: list[tuple], audit_entry: audit.Entry | None = None
     if audit_entry is not None:
         params.extend(audit_entry.parameters())
     try:
-        db.execute_prepared(_insert_statement(shape, audit_entry is not None), params).close()
+        db.execute_prepared(_insert_statement(shape, audit_entry is not None), params)
     except psycopg.errors.IntegrityError as exc:
         raise IntegrityError(str(exc)) from exc
 

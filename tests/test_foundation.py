@@ -2,9 +2,10 @@
 
 import datetime as dt
 
+import psycopg
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
 from citizens.selectors import channel_for
 from ebox.demo import DEMO_CITIZENS, load_demo
@@ -42,13 +43,18 @@ def test_hot_statements_send_arrays_and_numbered_parameters_faithfully(db):
     from ebox import db as ebox_db
 
     tricky = ["fr", 'quote"d', "back\\slash", "comma,and space", "{braces}", "NULL", ""]
-    with ebox_db.execute_prepared(
+    row = ebox_db.execute_prepared(
         "SELECT %s::text[], %s::text[], %s::int + %s", [ebox_db.text_array(tricky), ebox_db.text_array([]), 40, 2]
-    ) as cursor:
-        assert cursor.fetchone() == (tricky, [], 42)
+    )
+    assert row == (tricky, [], 42)
     assert ebox_db.text_array(None) is None
+    assert ebox_db.execute_prepared("SELECT 1 WHERE false", []) is None
     with pytest.raises(ValueError):
         ebox_db.execute_prepared("SELECT 1 WHERE 'a' LIKE '%%'", [])
+    # The one cursor survives a failed statement (a duplicate key, a bad value…).
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation), transaction.atomic():
+        ebox_db.execute_prepared("SELECT %s::int", ["not a number"])
+    assert ebox_db.execute_prepared("SELECT %s::int", ["7"]) == (7,)
 
 
 def test_organisation_model_refuses_an_invalid_enterprise_number():

@@ -133,8 +133,7 @@ def _load_token(checksum: str, publication_lookup: tuple[str, str] | None = None
     connection) plans it once.
     """
     params = [*(publication_lookup or ()), checksum]
-    with db.execute_prepared(_token_query(publication_lookup is not None), params) as cursor:
-        row = cursor.fetchone()
+    row = db.execute_prepared(_token_query(publication_lookup is not None), params)
     if row is None:
         return None
     token_id, expires, scope, client_id = row[:4]
