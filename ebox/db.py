@@ -50,7 +50,9 @@ def execute_prepared(query: str, params: Sequence[object]) -> tuple | None:
     """
     cursor = _hot_cursor()
     cursor.execute(_numbered(query), params, prepare=True)
-    return cursor.fetchone() if cursor.description else None
+    # Not `cursor.description`: it builds an object per column on every call.
+    returns_rows = cursor.pgresult is not None and cursor.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK
+    return cursor.fetchone() if returns_rows else None
 
 
 def _hot_cursor() -> psycopg.RawCursor:
