@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from uuid6 import uuid7
 
 # Row ids of contents, messages, attachments and replies are UUIDv7 (RFC 9562, time-ordered):
@@ -167,7 +168,8 @@ class MessageEvent(models.Model):
     # sealed_at), written with it, which spares a row per message on the publication and seal paths.
     class Kind(models.TextChoices):
         READ = "read", _("read")
-        HIDDEN = "hidden", _("archived")
+        # Its own context: the access log's "archived" is an action ("a archivé"), this a state ("archivé").
+        HIDDEN = "hidden", pgettext_lazy("message event", "archived")
         UNHIDDEN = "unhidden", _("restored")
         EXPIRED = "expired", _("expired")
         NOTIFIED = "notified", _("notified")

@@ -227,3 +227,23 @@ def test_the_admin_names_our_models_in_dutch(db, admin_user):
         assert dutch in page, dutch
     for english in ("Partner apps", "Notification e-mails", "Integrity incidents", "Message events"):
         assert english not in page, english
+
+
+@pytest.mark.parametrize(
+    ("language", "event", "action"),
+    [
+        ("fr", "archivé", "a archivé"),
+        ("nl", "gearchiveerd", "heeft gearchiveerd"),
+        ("de", "archiviert", "hat archiviert"),
+    ],
+)
+def test_an_archived_message_and_the_act_of_archiving_are_worded_apart(language, event, action):
+    """One English word, two meanings: a message's state (its events) and a citizen's act (the access log)."""
+    from django.utils import translation
+
+    from citizens.models import AccessLogEntry
+    from messages.models import MessageEvent
+
+    with translation.override(language):
+        assert str(MessageEvent.Kind.HIDDEN.label) == event
+        assert str(AccessLogEntry.Action.HIDDEN.label) == action
