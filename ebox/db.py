@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import psycopg
 from django.db import connection
+from django.db.models import Model
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from psycopg import sql
@@ -78,11 +79,17 @@ def loaded(model, attnames: Sequence[str], values: Sequence[object]):
 
     Profiling publishMessage showed `from_db` at ~15 µs per instance (a descriptor call per
     field, the init signals), with five instances per publication. A row of every concrete
-    field, of a model without init-signal receivers, needs neither: its values go straight
-    to the instance's `__dict__`. Anything else goes through `from_db`.
+    field, of a model without init-signal receivers nor its own `__init__`/`from_db`, needs
+    neither: its values go straight to the instance's `__dict__`. Anything else goes through
+    `from_db`.
     """
-    meta = model._meta
-    if len(values) != len(meta.concrete_fields) or pre_init.has_listeners(model) or post_init.has_listeners(model):
+    if (
+        len(values) != len(model._meta.concrete_fields)
+        or model.__init__ is not Model.__init__
+        or model.from_db.__func__ is not Model.from_db.__func__
+        or pre_init.has_listeners(model)
+        or post_init.has_listeners(model)
+    ):
         return model.from_db(connection.alias, attnames, values)
     instance = model.__new__(model)
     instance.__dict__.update(zip(attnames, values, strict=True))

@@ -57,6 +57,38 @@ def test_hot_statements_send_arrays_and_numbered_parameters_faithfully(db):
     assert ebox_db.execute_prepared("SELECT %s::int", ["7"]) == (7,)
 
 
+def test_rows_loaded_without_init_are_the_instances_from_db_makes(db):
+    from django.db.models.signals import post_init
+
+    from ebox import db as ebox_db
+
+    organisation = OrganisationFactory()
+    attnames = [f.attname for f in Organisation._meta.concrete_fields]
+    values = [getattr(organisation, a) for a in attnames]
+    loaded, reference = (
+        ebox_db.loaded(Organisation, attnames, values),
+        Organisation.from_db("default", attnames, values),
+    )
+    assert type(loaded) is Organisation and loaded == reference
+    assert [getattr(loaded, a) for a in attnames] == values
+    assert (loaded._state.adding, loaded._state.db) == (False, "default")
+    loaded.short_name = {"fr": "Renommée"}
+    loaded.save()  # an UPDATE of the existing row, not an INSERT
+    assert Organisation.objects.get(pk=organisation.pk).short_name == {"fr": "Renommée"}
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Organisation)
+    try:
+        ebox_db.loaded(Organisation, attnames, values)  # a listener: through from_db, so it hears of it
+    finally:
+        post_init.disconnect(receiver, sender=Organisation)
+    assert len(seen) == 1
+
+
 def test_organisation_model_refuses_an_invalid_enterprise_number():
     organisation = Organisation(enterprise_number="0308357158", short_name={"fr": "X"})
     with pytest.raises(ValidationError):
