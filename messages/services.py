@@ -350,8 +350,13 @@ def _stored(model, row: dict):
     values = {
         column.attname: row[column.attname] if column.attname in row else column.missing() for column in _columns(model)
     }
-    attnames = [f.attname for f in model._meta.concrete_fields]
+    attnames = _attnames(model)
     return db.loaded(model, attnames, [values.get(a) for a in attnames])
+
+
+@functools.cache
+def _attnames(model) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
 
 
 def _insert_together(groups: list[tuple], audit_entry: audit.Entry | None = None) -> None:

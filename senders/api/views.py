@@ -8,10 +8,11 @@ Views only translate HTTP to calls: validation is `senders.publication`, storing
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -139,8 +140,9 @@ class PublishMessageView(SenderAPIView):
             return _duplicate(exc)
         finally:
             received.close()
-        # A plain JSON response: DRF's Response renders through the template-response machinery.
-        return JsonResponse(publication_status(message), status=201)
+        # Plain JSON: DRF's Response renders through the template-response machinery, and the
+        # status holds only strings (no encoder class needed).
+        return HttpResponse(json.dumps(publication_status(message)), content_type="application/json", status=201)
 
 
 def _content_length(request) -> int:
