@@ -19,7 +19,6 @@ from messages import services as message_services
 from tests.factories import CitizenFactory, MessageTypeFactory, OrganisationFactory, SenderApplicationFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture

@@ -5,27 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from functools import cache
 
-import jsonschema
-import yaml
 from authlib.integrations.requests_client import OAuth2Session
 
-from tests.conftest import SHARED
-
-SPEC = SHARED / "ref" / "ebox-api" / "e-Box-Enterprise-swagger-v2.1-AP-Public.yaml"
-FEDERATION = SHARED / "ref" / "ebox-api" / "ebox-federation-1.3.yaml"
-
-
-@cache
-def _definitions(path) -> dict:
-    return yaml.safe_load(path.read_text())["definitions"]
-
-
-def assert_matches(body, definition: str, spec=SPEC) -> None:
-    """Validate a response body against a Swagger 2.0 definition of the eBox contract."""
-    schema = {"$ref": f"#/definitions/{definition}", "definitions": _definitions(spec)}
-    jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).validate(body)
+from tests.spec import FEDERATION, assert_matches  # noqa: F401 - re-used by the publication tests
 
 
 def assert_status_message(response, status: int, *refs: str) -> dict:
