@@ -50,10 +50,15 @@ def execute_prepared(query: str, params: Sequence[object]) -> tuple | None:
     serves every call (a new cursor cost ~7 µs: its adapters are set up afresh).
     """
     cursor = _hot_cursor()
-    cursor.execute(_numbered(query), params, prepare=True)
-    # Not `cursor.description`: it builds an object per column on every call.
-    returns_rows = cursor.pgresult is not None and cursor.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK
-    return cursor.fetchone() if returns_rows else None
+    # Django's error wrapper, as its own cursors have: psycopg errors become Django's, and a
+    # connection error marks the connection, so Django closes it at the end of the request
+    # (close_if_unusable_or_obsolete) and the next request reconnects. Without it a connection
+    # that died with a PostgreSQL restart was reused until CONN_MAX_AGE ran out.
+    with connection.wrap_database_errors:
+        cursor.execute(_numbered(query), params, prepare=True)
+        # Not `cursor.description`: it builds an object per column on every call.
+        returns_rows = cursor.pgresult is not None and cursor.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK
+        return cursor.fetchone() if returns_rows else None
 
 
 def _hot_cursor() -> psycopg.RawCursor:

