@@ -35,5 +35,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Live-server threads must not keep connections open, or the test database cannot be dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Django's test runner empties every table between transactional tests; the audit tables refuse
-# TRUNCATE unless the session allows it (see ebox/migrations/0001_initial.py).
+# TRUNCATE unless the session allows it (see audit/migrations/0001_initial.py).
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c ebox.audit_truncate_allowed=on"  # noqa: F405
