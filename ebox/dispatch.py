@@ -36,6 +36,8 @@ def send_task_on_commit(name: str, *args, **kwargs) -> None:
     def send() -> None:
         app = current_app
         if app.conf.task_always_eager:
+            if name not in app.tasks:  # the apps' tasks modules are imported lazily (autodiscover)
+                app.loader.import_default_modules()
             app.tasks[name].apply_async(args, kwargs)
         else:
             app.send_task(name, args=args, kwargs=kwargs)
