@@ -49,9 +49,9 @@ def timed(fn, repeat: int = 5) -> float:
 
 def main() -> None:
     call_command("migrate", verbosity=0)
-    from ebox import statistics
-    from ebox.demo import load_demo, load_demo_history
+    from demo.loader import load_demo, load_demo_history
     from messages.models import Message
+    from public_pages import statistics
 
     load_demo()
     load_demo_history()

@@ -1,5 +1,5 @@
 // Development OpenID Connect provider (npm oidc-provider) for `make run` and the tests. NEVER production.
-// Accounts are the demo citizens (accounts.json, written by `manage.py devidp_accounts` from ebox.demo).
+// Accounts are the demo citizens (accounts.json, written by `manage.py devidp_accounts` from demo.data).
 import fs from 'node:fs';
 import http from 'node:http';
 import { parse } from 'node:querystring';

@@ -52,10 +52,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mozilla_django_oidc",
-    "ebox",
     "senders",
     "citizens",
     "messages.apps.MailboxConfig",
+    "audit",
+    "public_pages",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -71,8 +73,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # 503 + Retry-After when PostgreSQL cannot be reached (a restart), instead of a 500.
     "ebox.middleware.DatabaseUnavailableMiddleware",
-    # Last, so it sees the final response code and the authenticated user (ebox.audit).
-    "ebox.audit.AuditMiddleware",
+    # Last, so it sees the final response code and the authenticated user (audit.middleware).
+    "audit.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "ebox.urls"
@@ -149,18 +151,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "inter
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "redispatch-pending-work": {"task": "mailbox.redispatch_pending", "schedule": timedelta(seconds=30)},
-    # Public statistics: the recent months often, the whole history once a night (see ebox.statistics).
+    # Public statistics: the recent months often, the whole history once a night (see public_pages.statistics).
     "refresh-statistics-recent": {
-        "task": "ebox.refresh_statistics",
+        "task": "public_pages.refresh_statistics",
         "schedule": timedelta(seconds=env.int("EBOX_STATS_REFRESH_SECONDS", default=600)),
     },
-    "refresh-statistics-full": {"task": "ebox.refresh_statistics_full", "schedule": crontab(minute=17, hour=3)},
+    "refresh-statistics-full": {"task": "public_pages.refresh_statistics_full", "schedule": crontab(minute=17, hour=3)},
     "integrity-sweep": {
         "task": "mailbox.sweep_integrity",
         "schedule": timedelta(seconds=env.int("EBOX_INTEGRITY_SWEEP_SECONDS", default=300)),
     },
     "audit-checkpoint": {
-        "task": "ebox.sign_audit_checkpoint",
+        "task": "audit.sign_checkpoint",
         "schedule": timedelta(seconds=env.int("EBOX_AUDIT_CHECKPOINT_SECONDS", default=60)),
     },
     # Notification e-mails whose retry time or digest window has come, and claims a dead worker left.

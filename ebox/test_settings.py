@@ -36,5 +36,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A web server a test starts as production runs it (persistent connections) sets its own.
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("EBOX_TEST_CONN_MAX_AGE", "0"))  # noqa: F405
 # Django's test runner empties every table between transactional tests; the audit tables refuse
-# TRUNCATE unless the session allows it (see ebox/migrations/0001_initial.py).
+# TRUNCATE unless the session allows it (see audit/migrations/0001_initial.py).
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c ebox.audit_truncate_allowed=on"  # noqa: F405

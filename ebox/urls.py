@@ -1,15 +1,17 @@
-"""Top-level URLs. Each app owns its own URL module."""
+"""Top-level URLs. Each app owns its own URL module; this is the one module of ebox that imports apps."""
 
 from django.contrib import admin
 from django.urls import include, path
 from oauth2_provider import urls as oauth2_urls
 
 from citizens import partner_views
-from ebox import admin_views, views
+from ebox import views
+from messages import admin_views
 from messages import views as message_views
+from public_pages import views as public_views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", public_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # The API first: the most requested URLs, resolved without trying the portal's patterns.
     path("api/v2/", include("senders.api.urls")),
@@ -29,10 +31,10 @@ urlpatterns = [
     # RFC 8414 wants the metadata at the origin's root, not under /o/.
     path("", include((oauth2_urls.metadata_urlpatterns, "oauth2_metadata"))),
     path("inbox/<uuid:message_id>/evidence.json", message_views.citizen_evidence, name="citizen-evidence"),
-    path("dev/mail/", include("ebox.devmail")),  # 404 unless DEBUG or EBOX_DEV_MAIL_VIEW
+    path("dev/mail/", include("demo.devmail")),  # 404 unless DEBUG or EBOX_DEV_MAIL_VIEW
     path("", include("citizens.urls")),
-    path("", include("ebox.public_urls")),
+    path("", include("public_pages.urls")),
 ]
 
 # Unknown URLs under /api/ answer with a StatusMessage, like every other API error.
-handler404 = "ebox.views.not_found"
+handler404 = "public_pages.views.not_found"

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from ebox.admin import AppendOnlyAdmin as ReadOnlyAdmin
+from audit.admin import AppendOnlyAdmin as ReadOnlyAdmin
 from messages.models import EmailNotification, IntegrityIncident, Message, MessageEvent
 from messages.notifications import services as notification_services
 

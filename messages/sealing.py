@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
+from ebox.canonical import canonical
 from ebox.devkeys import ensure_created, write_private
 
 SEAL_VERSION = "ebox-seal-1"
@@ -63,18 +63,6 @@ def load_seal_keys() -> tuple[str, dict[str, Ed25519PrivateKey]]:
     current = (folder / "current").read_text().strip()
     keys = {p.stem: serialization.load_pem_private_key(p.read_bytes(), password=None) for p in folder.glob("*.pem")}
     return current, keys
-
-
-def canonical(document: dict) -> bytes:
-    """The RFC 8785 (JCS) canonical form of a document the platform signs.
-
-    Platform documents hold only objects with ASCII keys, arrays, strings, integers, booleans
-    and null (ids, times, digests, sizes; free-form payment and business data enter only as
-    digests). For those values JSON with sorted keys, no whitespace and no ASCII escaping is
-    byte for byte RFC 8785, at a tenth of the cost of the general `rfc8785` package, which
-    sealing throughput needs. Floats, whose RFC 8785 form differs, must not appear.
-    """
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def current_signing_key() -> tuple[str, Ed25519PrivateKey]:

@@ -26,10 +26,11 @@ from django.utils import timezone
 from psycopg import sql
 from uuid6 import uuid7
 
+from audit import services as audit
 from citizens.models import Citizen
 from citizens.selectors import channel_for
 from citizens.services import citizen_for_number, citizens_for_numbers
-from ebox import audit, db
+from ebox import db
 from ebox.dispatch import CoalescingDispatcher
 from messages import crypto, sealing
 from messages.models import Attachment, IntegrityIncident, Message, MessageContent, MessageEvent

@@ -13,8 +13,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
-from ebox import audit
-from ebox.models import AuditCheckpoint, AuditEntry
+from audit import services as audit
+from audit.models import AuditCheckpoint, AuditEntry
 
 
 def _entries(n: int) -> list[int]:
@@ -36,9 +36,9 @@ def _verify_audit() -> str:
 def _without_trigger(sql: str, params=()) -> None:
     """What a superuser could do around the trigger: disable it, change rows, enable it again."""
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE ebox_auditentry DISABLE TRIGGER USER")
+        cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER USER")
         cursor.execute(sql, params)
-        cursor.execute("ALTER TABLE ebox_auditentry ENABLE TRIGGER USER")
+        cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER USER")
 
 
 @pytest.mark.django_db
@@ -67,10 +67,10 @@ def test_entries_form_a_chain_that_verifies():
 @pytest.mark.parametrize(
     "sql",
     [
-        "UPDATE ebox_auditentry SET url = '/elsewhere'",
-        "DELETE FROM ebox_auditentry",
-        "UPDATE ebox_auditcheckpoint SET entry_id = 0",
-        "DELETE FROM ebox_auditcheckpoint",
+        "UPDATE audit_auditentry SET url = '/elsewhere'",
+        "DELETE FROM audit_auditentry",
+        "UPDATE audit_auditcheckpoint SET entry_id = 0",
+        "DELETE FROM audit_auditcheckpoint",
     ],
 )
 def test_editing_or_deleting_audit_rows_fails(sql):
@@ -87,7 +87,7 @@ def test_truncating_the_audit_trail_fails():
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         # The test settings let Django's test runner empty tables; a normal session may not.
         cursor.execute("SET LOCAL ebox.audit_truncate_allowed = off")
-        cursor.execute("TRUNCATE ebox_auditentry")
+        cursor.execute("TRUNCATE audit_auditentry")
     assert AuditEntry.objects.count() == 1
 
 
@@ -104,7 +104,7 @@ def test_the_orm_cannot_change_an_entry_either():
 @pytest.mark.django_db
 def test_an_entry_edited_with_the_trigger_disabled_is_named():
     ids = _entries(5)
-    _without_trigger("UPDATE ebox_auditentry SET status_code = 204 WHERE id = %s", [ids[2]])
+    _without_trigger("UPDATE audit_auditentry SET status_code = 204 WHERE id = %s", [ids[2]])
     report = _verify_audit()
     assert report.startswith("FAILED")
     assert f"first bad entry: {ids[2]}" in report
@@ -114,7 +114,7 @@ def test_an_entry_edited_with_the_trigger_disabled_is_named():
 @pytest.mark.django_db
 def test_a_deleted_entry_is_named_by_the_next_one():
     ids = _entries(5)
-    _without_trigger("DELETE FROM ebox_auditentry WHERE id = %s", [ids[1]])
+    _without_trigger("DELETE FROM audit_auditentry WHERE id = %s", [ids[1]])
     report = _verify_audit()
     assert f"first bad entry: {ids[2]}" in report
     assert f"does not match entry {ids[0]}" in report
@@ -129,7 +129,7 @@ def test_a_rewritten_chain_or_a_truncated_tail_shows_against_the_signed_checkpoi
     assert "1 checkpoints" in _verify_audit()
 
     # Remove the newest two entries: the chain that remains is internally consistent…
-    _without_trigger("DELETE FROM ebox_auditentry WHERE id >= %s", [ids[2]])
+    _without_trigger("DELETE FROM audit_auditentry WHERE id >= %s", [ids[2]])
     report = _verify_audit()
     # …but the checkpoint signed an entry that no longer exists.
     assert f"signed entry {ids[-1]} is missing" in report
@@ -140,9 +140,9 @@ def test_a_forged_checkpoint_does_not_verify():
     _entries(2)
     checkpoint = audit.sign_checkpoint()
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE ebox_auditcheckpoint DISABLE TRIGGER USER")
-        cursor.execute("UPDATE ebox_auditcheckpoint SET signed_at = signed_at - interval '1 day'")
-        cursor.execute("ALTER TABLE ebox_auditcheckpoint ENABLE TRIGGER USER")
+        cursor.execute("ALTER TABLE audit_auditcheckpoint DISABLE TRIGGER USER")
+        cursor.execute("UPDATE audit_auditcheckpoint SET signed_at = signed_at - interval '1 day'")
+        cursor.execute("ALTER TABLE audit_auditcheckpoint ENABLE TRIGGER USER")
     assert f"checkpoint {checkpoint.pk}: signature does not verify" in _verify_audit()
 
 
@@ -198,7 +198,7 @@ def test_portal_actions_are_recorded_under_a_keyed_hash_of_the_national_number(c
 @pytest.mark.django_db
 def test_the_admin_shows_the_trail_read_only(admin_client):
     entry_id = _entries(1)[0]
-    assert admin_client.get("/admin/ebox/auditentry/").status_code == 200
-    page = admin_client.get(f"/admin/ebox/auditentry/{entry_id}/change/")
+    assert admin_client.get("/admin/audit/auditentry/").status_code == 200
+    page = admin_client.get(f"/admin/audit/auditentry/{entry_id}/change/")
     assert page.status_code == 200
     assert b'name="_save"' not in page.content

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from citizens.selectors import channel_for
-from ebox.demo import DEMO_CITIZENS, load_demo
+from demo.data import DEMO_CITIZENS
+from demo.loader import load_demo
 from ebox.identifiers import normalise_enterprise_number, normalise_national_number
 from messages.models import Message, MessageContent
 from senders.models import MessageType, Organisation

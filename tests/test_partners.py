@@ -326,7 +326,7 @@ def test_unauthenticated_calls_get_a_status_message(live_server, transactional_d
 
 
 def test_partner_accesses_are_in_the_audit_trail(live_server, partner, mailbox):
-    from ebox.models import AuditEntry
+    from audit.models import AuditEntry
 
     citizen, (letter, _), _ = mailbox
     token = token_for(live_server, browser_session(live_server, citizen), partner)

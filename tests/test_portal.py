@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from citizens import services as citizen_services
 from citizens.models import AccessLogEntry, ActivationChange, Citizen
-from ebox.demo import DEMO_CITIZENS
+from demo.data import DEMO_CITIZENS
 from messages import crypto, sealing
 from messages import services as message_services
 from messages.models import IntegrityIncident, Message, MessageEvent, Reply
@@ -383,7 +383,7 @@ def test_first_visit_follows_accept_language(client, db):
 
 
 def test_devidp_accounts_are_the_demo_citizens():
-    from citizens.management.commands.devidp_accounts import accounts_json
+    from demo.management.commands.devidp_accounts import accounts_json
 
     assert (ROOT / "devidp" / "accounts.json").read_text() == accounts_json()
     numbers = [a["national_number"] for a in json.loads(accounts_json())]

@@ -15,7 +15,7 @@ from tests.portal_support import devidp, oidc_settings, smtp_sink  # noqa: F401 
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
-ANNA = "78110345605"  # a demo citizen (ebox.demo), not activated
+ANNA = "78110345605"  # a demo citizen (demo.data), not activated
 
 
 def check_page(page) -> None:

@@ -15,12 +15,13 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from citizens.models import Citizen
-from ebox import operations, statistics
+from demo.loader import load_demo, load_demo_history
 from ebox.celery import app as celery_app
-from ebox.demo import load_demo, load_demo_history
-from ebox.statistics_models import MonthlyActivationStatistic, MonthlyMessageStatistic
+from messages import operations
 from messages import services as message_services
 from messages.models import IntegrityIncident, Message
+from public_pages import statistics
+from public_pages.models import MonthlyActivationStatistic, MonthlyMessageStatistic
 from senders.models import Organisation
 from tests.browser import assert_sound_html
 from tests.factories import (
@@ -170,10 +171,12 @@ def test_the_statistics_page_never_counts_the_raw_tables_and_is_cached(
         assert client.get("/statistics/").status_code == 200
     sql = " ".join(q["sql"] for q in first.captured_queries)
     assert "mailbox_message" not in sql and "citizens_citizen" not in sql
-    assert "ebox_monthlymessagestatistic" in sql
+    assert "public_pages_monthlymessagestatistic" in sql
     with CaptureQueriesContext(connection) as second:
         assert client.get("/statistics/", HTTP_ACCEPT_LANGUAGE="nl").status_code == 200
-    assert not any("ebox_monthly" in q["sql"] for q in second.captured_queries), "the summary comes from the cache"
+    assert not any("public_pages_monthly" in q["sql"] for q in second.captured_queries), (
+        "the summary comes from the cache"
+    )
 
     # A refresh invalidates the cached summary (after commit): new figures show at once.
     publish(history["citizens"][0].national_number)
@@ -231,9 +234,9 @@ def test_a_deactivation_leaves_the_unique_users_after_a_refresh(history):
 def test_beat_tasks_are_registered_and_refresh(history):
     celery_app.loader.import_default_modules()
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"ebox.refresh_statistics", "ebox.refresh_statistics_full"} <= names
+    assert {"public_pages.refresh_statistics", "public_pages.refresh_statistics_full"} <= names
     assert names <= set(celery_app.tasks)
-    from ebox import tasks
+    from public_pages import tasks
 
     assert tasks.refresh_statistics_full() == len(_raw_rollups())
     assert tasks.refresh_statistics() >= 1
@@ -553,7 +556,7 @@ def test_statistics_page_works_without_the_cache(client, history):
 def test_chart_axis_values_are_short_and_localised():
     from django.utils import translation
 
-    from ebox import charts
+    from public_pages import charts
 
     with translation.override("fr"):
         assert charts._format_tick(2.5) == "2,5"

@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from ebox import statistics
-from ebox.demo import load_demo, load_demo_history
+from demo.loader import load_demo, load_demo_history
+from public_pages import statistics
 from tests.browser import assert_accessible, assert_sound_html
 
 pytestmark = pytest.mark.browser

@@ -365,8 +365,8 @@ def test_two_duplicates_at_the_same_moment_store_one_message(integrator, activat
 def test_concurrent_publications_keep_one_audit_chain(integrator, activated_citizen):
     # Each publication appends its audit entry in its own one-round-trip transaction, under the
     # chain lock: entries written at the same moment must still form one line (no shared parent).
-    from ebox import audit
-    from ebox.models import AuditEntry
+    from audit import services as audit
+    from audit.models import AuditEntry
 
     barrier = threading.Barrier(4)
     statuses = []

@@ -13,8 +13,8 @@ import requests
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
+from audit.models import AuditEntry
 from citizens import services as citizen_services
-from ebox.models import AuditEntry
 from messages import crypto
 from messages import services as message_services
 from messages.models import IntegrityIncident, Reply

@@ -290,9 +290,9 @@ def test_the_sweep_is_scheduled_by_beat():
     from ebox.celery import app
 
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"mailbox.sweep_integrity", "ebox.sign_audit_checkpoint"} <= tasks
+    assert {"mailbox.sweep_integrity", "audit.sign_checkpoint"} <= tasks
     app.loader.import_default_modules()
-    assert {"mailbox.sweep_integrity", "ebox.sign_audit_checkpoint"} <= set(app.tasks)
+    assert {"mailbox.sweep_integrity", "audit.sign_checkpoint"} <= set(app.tasks)
 
 
 # --- Seals ------------------------------------------------------------------------
@@ -541,9 +541,9 @@ def test_a_real_worker_runs_the_beat_jobs(celery_worker_process, publish, citize
     """The beat entries' tasks, run by a real worker: the sweep stores its progress, the audit head gets signed."""
     import time
 
-    from ebox import audit
-    from ebox.models import AuditCheckpoint
-    from ebox.tasks import sign_audit_checkpoint
+    from audit import services as audit
+    from audit.models import AuditCheckpoint
+    from audit.tasks import sign_checkpoint
     from messages.tasks import sweep_integrity
 
     victim = publish(citizen.national_number)
@@ -551,7 +551,7 @@ def test_a_real_worker_runs_the_beat_jobs(celery_worker_process, publish, citize
     _tamper_seal(victim)
     audit.record(method="POST", url="/api/v2/publishMessage", status_code=201, actor="client:x")
     sweep_integrity.delay()
-    sign_audit_checkpoint.delay()
+    sign_checkpoint.delay()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         state = IntegritySweep.objects.filter(name=integrity.SWEEP_NAME).first()

@@ -19,8 +19,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit import services as audit
 from citizens.selectors import channel_for
-from ebox import audit
 from messages import services as message_services
 from messages.models import Message
 from senders import publication, selectors

@@ -1,0 +1,1 @@
+"""The audit trail: models, the service that appends and verifies entries, the recording middleware."""

@@ -1,0 +1,14 @@
+"""Celery tasks of the audit app: thin wrappers over audit.services (see CELERY_BEAT_SCHEDULE)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from audit import services
+
+
+@shared_task(name="audit.sign_checkpoint")
+def sign_checkpoint() -> int | None:
+    """Sign the chain head with the platform seal key (beat, every EBOX_AUDIT_CHECKPOINT_SECONDS)."""
+    checkpoint = services.sign_checkpoint()
+    return checkpoint.entry_id if checkpoint else None
