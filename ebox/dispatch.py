@@ -1,5 +1,9 @@
-"""Coalescing of Celery dispatches: many "there is work" signals in a process, one task per interval.
+"""Queueing Celery work from services: by task name, after commit, and coalesced.
 
+Services never import tasks (tasks import services): they queue work by the task's
+registered name with `send_task` (already committed) or `send_task_on_commit`.
+
+Coalescing (`CoalescingDispatcher`): many "there is work" signals in a process, one task per interval.
 Profiling showed a Celery send (~0.5 ms: a Redis round trip and kombu's message building) as
 one of the largest costs of a publication and of a sealing batch. The work itself is always
 committed in PostgreSQL before it is signalled, and beat finds it there (re-dispatch of
@@ -15,7 +19,31 @@ import os
 import threading
 from collections.abc import Callable
 
+from celery import current_app
+from django.db import transaction
+
 logger = logging.getLogger(__name__)
+
+
+def send_task(name: str, *args: object) -> None:
+    """Queue the Celery task registered as `name` with these (JSON) arguments, now.
+
+    Like the task's `.delay(*args)`: with CELERY_TASK_ALWAYS_EAGER the task runs here (tests,
+    development), its module imported by the app's autodiscovery if it was not yet. Broker
+    errors propagate (callers that tolerate an outage catch them).
+    """
+    app = current_app
+    if app.conf.task_always_eager:
+        if name not in app.tasks:
+            app.loader.import_default_modules()  # autodiscovery: every installed app's tasks
+        app.tasks[name].delay(*args)
+    else:
+        app.send_task(name, args=args)
+
+
+def send_task_on_commit(name: str, *args: object) -> None:
+    """`send_task` once the current transaction commits (at once outside a transaction)."""
+    transaction.on_commit(lambda: send_task(name, *args))
 
 
 class CoalescingDispatcher:
