@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from ebox import db
 from ebox.models import AuditCheckpoint, AuditEntry, AuditHead
-from messages.sealing import canonical
+from messages.signing import canonical
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ def checkpoint_document(entry_id: int, entry_hash_hex: str, signed_at) -> dict:
 
 def sign_checkpoint() -> AuditCheckpoint | None:
     """Sign the current chain head (nothing to do when it has not moved since the last checkpoint)."""
-    from messages import sealing
+    from messages import signing
 
     head = AuditEntry.objects.order_by("-id").values_list("id", "entry_hash").first()
     if head is None:
@@ -279,7 +279,7 @@ def sign_checkpoint() -> AuditCheckpoint | None:
     if last == head[0]:
         return None
     now = timezone.now()
-    kid, signature = sealing.sign(checkpoint_document(head[0], head[1], now))
+    kid, signature = signing.sign(checkpoint_document(head[0], head[1], now))
     return AuditCheckpoint.objects.create(
         entry_id=head[0], entry_hash=head[1], signed_at=now, kid=kid, signature=signature
     )
@@ -299,7 +299,7 @@ class AuditReport:
 
 def verify(progress=None, chunk_size: int = 5000) -> AuditReport:
     """Walk the whole chain and every checkpoint; report the first bad entry."""
-    from messages import sealing
+    from messages import signing
 
     report = AuditReport()
     hashes: dict[int, str] = {}
@@ -333,7 +333,7 @@ def verify(progress=None, chunk_size: int = 5000) -> AuditReport:
     for checkpoint in checkpoints:
         report.checkpoints += 1
         document = checkpoint_document(checkpoint.entry_id, checkpoint.entry_hash, checkpoint.signed_at)
-        if not sealing.verify(document, checkpoint.kid, checkpoint.signature):
+        if not signing.verify(document, checkpoint.kid, checkpoint.signature):
             report.problems.append(f"checkpoint {checkpoint.pk}: signature does not verify")
         elif checkpoint.entry_id not in hashes:
             report.problems.append(

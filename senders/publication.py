@@ -2,7 +2,7 @@
 
 Used by `/publishMessage` (multipart parts) and the batch extension (base64 documents).
 Every faulty field gives one detail (see `senders.api.errors.detail`); nothing is
-stored until everything checks out (storing is `messages.services.publish_message`).
+stored until everything checks out (storing is `messages.services.publishing`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ebox import db
 from ebox.i18n import CONTENT_LANGUAGES
 from ebox.identifiers import normalise_enterprise_number, normalise_national_number
 from messages.models import Message
-from messages.services import AttachmentUpload, NewMessage
+from messages.services.publishing import AttachmentUpload, NewMessage
 from senders.models import MessageType, SenderApplication
 
 PART_NAMES = tuple(f"upfile{i}" for i in range(1, 7))

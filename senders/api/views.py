@@ -1,7 +1,7 @@
 """The eBox REST API 2.1 for sender applications, the federation preference search, and our batch extension.
 
 Views only translate HTTP to calls: validation is `senders.publication`, storing is
-`messages.services`, reading is `senders.selectors`. Errors are StatusMessage bodies
+`messages.services.publishing`, reading is `senders.selectors`. Errors are StatusMessage bodies
 (`senders.api.errors`).
 """
 
@@ -21,8 +21,8 @@ from rest_framework.views import APIView
 
 from citizens.selectors import channel_for
 from ebox import audit
-from messages import services as message_services
 from messages.models import Message
+from messages.services import publishing
 from senders import publication, selectors
 from senders.api import docs
 from senders.api.authentication import ScopeRequired, SenderTokenAuthentication
@@ -44,7 +44,7 @@ def timestamp(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def publication_status(message: Message | message_services.Accepted) -> dict:
+def publication_status(message: Message | publishing.Accepted) -> dict:
     return {
         "messageId": str(message.id),
         "expirationDate": timestamp(message.expires_at),
@@ -133,10 +133,10 @@ class PublishMessageView(SenderAPIView):
             )
             # The audit entry is stored by the publication's own statement (one round trip, one commit).
             entry = audit.recorded_with_action(request._request, 201)
-            message = message_services.publish_message(new, audit_entry=entry)
+            message = publishing.publish_message(new, audit_entry=entry)
         except publication.PublicationError as exc:
             return error_response(exc.status, exc.message, exc.details)
-        except message_services.DuplicatePublication as exc:
+        except publishing.DuplicatePublication as exc:
             return _duplicate(exc)
         finally:
             received.close()
@@ -180,7 +180,7 @@ class _Received:
             part.close()
 
 
-def _duplicate(exc: message_services.DuplicatePublication) -> Response:
+def _duplicate(exc: publishing.DuplicatePublication) -> Response:
     return error_response(
         409,
         f"Idempotency-Key already used by this sender application for message {exc.message_id}",
@@ -208,15 +208,15 @@ class BatchPublishView(SenderAPIView):
             )
         context = publication.Context.for_application(self.principal.sender_application, preload=True)
         results: list[dict | None] = [None] * len(items)
-        valid: list[tuple[int, message_services.NewMessage]] = []
+        valid: list[tuple[int, publishing.NewMessage]] = []
         for i, item in enumerate(items):
             try:
                 valid.append((i, _batch_item(item, context)))
             except publication.PublicationError as exc:
                 results[i] = {"index": i, "status": exc.status, "message": exc.message, "details": exc.details}
-        stored = message_services.publish_messages([new for _, new in valid]) if valid else []
+        stored = publishing.publish_messages([new for _, new in valid]) if valid else []
         for (i, _), outcome in zip(valid, stored, strict=True):
-            if isinstance(outcome, message_services.DuplicatePublication):
+            if isinstance(outcome, publishing.DuplicatePublication):
                 results[i] = {
                     "index": i,
                     "status": 409,
@@ -232,7 +232,7 @@ class BatchPublishView(SenderAPIView):
         )
 
 
-def _batch_item(item, context: publication.Context) -> message_services.NewMessage:
+def _batch_item(item, context: publication.Context) -> publishing.NewMessage:
     if not isinstance(item, dict):
         raise publication.PublicationError([detail("item", "must be an object")])
     data = item.get("messageToPublish")
@@ -317,7 +317,7 @@ class LinkMessageView(SenderAPIView):
                 error_cases.append(value if isinstance(value, dict) else {"eboxType": "", "eboxIdValue": str(value)})
             else:
                 valid.append(parsed)
-        linked = message_services.link_message(original, list(dict.fromkeys(valid))) if valid else []
+        linked = publishing.link_message(original, list(dict.fromkeys(valid))) if valid else []
         return Response(
             {
                 "messageId": str(original.id),
