@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from messages import evidence
 from messages.models import Message
 from messages.services import incidents
+from senders.api.base import SenderAPIView
 from senders.api.errors import error_response
-from senders.api.views import SenderAPIView
 
 
 def status_message(code: str, message: str, status: int) -> Response:

@@ -18,9 +18,9 @@ from rest_framework.response import Response
 from messages.services import incidents as message_incidents
 from messages.services import replies as message_replies
 from senders import selectors
+from senders.api.base import SenderAPIView, paging
 from senders.api.docs import PAGING, errors
 from senders.api.errors import ApiError
-from senders.api.views import SenderAPIView, _paging
 
 REPLY_SCHEMA = {
     "type": "object",
@@ -142,7 +142,7 @@ class RepliesView(SenderAPIView):
         examples=[OpenApiExample("A reply with a PDF", value=REPLIES_EXAMPLE, response_only=True)],
     )
     def get(self, request):
-        page, size = _paging(request)
+        page, size = paging(request)
         replies = selectors.organisation_replies(self.principal.organisation)
         total = replies.count()
         rows = list(replies[(page - 1) * size : page * size])
