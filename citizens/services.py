@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from citizens.models import AccessLogEntry, ActivationChange, Citizen, PartnerApplication, PartnerGrant
 from ebox import db
+from ebox.dispatch import send_task_on_commit
 
 
 def citizen_for_number(national_number: str) -> Citizen:
@@ -128,12 +129,9 @@ def citizen_for_token(token: str) -> tuple[Citizen, str] | None:
 
 def request_email_verification(citizen: Citizen) -> None:
     """Send a verification link to the citizen's (unverified) address, after commit, from a Celery task."""
-    from citizens.tasks import send_verification_email
-
     if not citizen.email or citizen.email_verified_at:
         return
-    pk, email = citizen.pk, citizen.email
-    transaction.on_commit(lambda: send_verification_email.delay(pk, email))
+    send_task_on_commit("citizens.send_verification_email", citizen.pk, citizen.email)
 
 
 def send_verification_email(citizen_id: int, email: str) -> bool:
