@@ -36,7 +36,7 @@ from django.utils import timezone
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from ebox import db
 from ebox.canonical import canonical
-from messages import sealing
+from messages import signing
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +263,7 @@ def sign_checkpoint() -> AuditCheckpoint | None:
     if last == head[0]:
         return None
     now = timezone.now()
-    kid, signature = sealing.sign(checkpoint_document(head[0], head[1], now))
+    kid, signature = signing.sign(checkpoint_document(head[0], head[1], now))
     return AuditCheckpoint.objects.create(
         entry_id=head[0], entry_hash=head[1], signed_at=now, kid=kid, signature=signature
     )
@@ -315,7 +315,7 @@ def verify(progress=None, chunk_size: int = 5000) -> AuditReport:
     for checkpoint in checkpoints:
         report.checkpoints += 1
         document = checkpoint_document(checkpoint.entry_id, checkpoint.entry_hash, checkpoint.signed_at)
-        if not sealing.verify(document, checkpoint.kid, checkpoint.signature):
+        if not signing.verify(document, checkpoint.kid, checkpoint.signature):
             report.problems.append(f"checkpoint {checkpoint.pk}: signature does not verify")
         elif checkpoint.entry_id not in hashes:
             report.problems.append(

@@ -103,7 +103,7 @@ def seed(exponent: int, connection):
     from citizens.selectors import inbox_messages
     from citizens.services import citizen_logged_in
     from ebox.pdf import simple_pdf
-    from messages import services as message_services
+    from messages.services import publishing, sealing
     from tests.factories import MessageTypeFactory, OrganisationFactory, SenderApplicationFactory
 
     organisation = OrganisationFactory()
@@ -111,8 +111,8 @@ def seed(exponent: int, connection):
     message_type = MessageTypeFactory(organisation=organisation)
     reader = citizen_logged_in(national_number(0))
     mine = [
-        message_services.publish_message(
-            message_services.NewMessage(
+        publishing.publish_message(
+            publishing.NewMessage(
                 sender_application=application,
                 message_type=message_type,
                 recipient_type="citizen",
@@ -120,7 +120,7 @@ def seed(exponent: int, connection):
                 subject={"fr": f"Courrier {i}", "nl": f"Brief {i}"},
                 body={"fr": "Corps", "nl": "Inhoud"},
                 attachments=[
-                    message_services.AttachmentUpload(
+                    publishing.AttachmentUpload(
                         file=io.BytesIO(simple_pdf("Bench", ["x"])), file_name="a.pdf", media_type="application/pdf"
                     )
                 ]
@@ -130,7 +130,7 @@ def seed(exponent: int, connection):
         )
         for i in range(MESSAGES_PER_CITIZEN)
     ]
-    message_services.seal_messages([m.id for m in mine])
+    sealing.seal_messages([m.id for m in mine])
     filler_content = mine[0].content_id
     size = 10**exponent
     citizens = max(2, size // MESSAGES_PER_CITIZEN)

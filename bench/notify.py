@@ -186,8 +186,7 @@ def main() -> None:
     from ebox.celery import app
     from ebox.embedded import stop_postgres, stop_redis
     from messages.models import EmailNotification, Message, MessageContent, MessageEvent
-    from messages.notifications import mail
-    from messages.notifications import services as notifications
+    from messages.notifications import mail, owing
     from senders.models import MessageType, Organisation, SenderApplication
 
     worker = None
@@ -272,7 +271,7 @@ def main() -> None:
                     (m.citizen_id, m.sender_organisation_id, m.registered_mail, None, m.id)
                     for m in messages[start : start + 500]
                 ]
-                notifications.owe("new_mail", items, notifications._new_mail_windows(timezone.now()), timezone.now())
+                owing.owe("new_mail", items, owing._new_mail_windows(timezone.now()), timezone.now())
         owe_rate = len(ids) / (time.perf_counter() - started)
         print(f"owed (the upsert sealing runs)             : {owe_rate:8.0f} rows/s")
 

@@ -40,8 +40,9 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from citizens.models import Citizen  # noqa: E402
-from messages import crypto, sealing, services  # noqa: E402
+from messages import crypto, signing  # noqa: E402
 from messages.models import Attachment, EmailNotification, Message, MessageContent  # noqa: E402
+from messages.services import publishing, reading, sealing  # noqa: E402
 from senders.models import MessageType, Organisation, SenderApplication  # noqa: E402
 
 TARGET = 0.3
@@ -71,7 +72,7 @@ def store_accepted(
     for start in range(0, n, 2000):
         contents, messages, attachments = [], [], []
         for i in range(start, min(n, start + 2000)):
-            new = services.NewMessage(
+            new = publishing.NewMessage(
                 sender_application=application,
                 message_type=message_type,
                 recipient_type="citizen",
@@ -79,7 +80,7 @@ def store_accepted(
                 subject={"fr": f"Avertissement-extrait de rôle n° {i}", "nl": f"Aanslagbiljet nr. {i}"},
                 body={"fr": "Votre avertissement-extrait de rôle est disponible. " * 4, "nl": "Uw aanslag. " * 8},
             )
-            content, _ = services._build_content(new, [])
+            content, _ = publishing._build_content(new, [])
             contents.append(content)
             attachments.append(
                 Attachment(
@@ -117,9 +118,9 @@ def store_accepted(
 def signing_payload():
     """A canonical seal document of the real size, and the current seal key."""
     message = Message.objects.select_related("content", "sender_organisation", "sender_application").first()
-    document = services.seal_document_for(message, services.decrypt_text(message.content), [])
-    kid, key = sealing.current_signing_key()
-    return sealing.canonical(document), key
+    document = reading.seal_document_for(message, reading.decrypt_text(message.content), [])
+    kid, key = signing.current_signing_key()
+    return signing.canonical(document), key
 
 
 def backend_cpu() -> float:
@@ -137,7 +138,7 @@ def backend_cpu() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=services.SEAL_BATCH)
+    parser.add_argument("--batch", type=int, default=sealing.SEAL_BATCH)
     parser.add_argument("--per-citizen", type=int, default=1, help="messages per recipient (default: a campaign)")
     args = parser.parse_args()
 
@@ -160,7 +161,7 @@ def main() -> None:
     sealed = signed = 0
     for i in range(0, len(ids), args.batch):
         start, cpu = time.perf_counter(), time.process_time()
-        count = services.seal_messages(ids[i : i + args.batch])
+        count = sealing.seal_messages(ids[i : i + args.batch])
         seal_time += time.perf_counter() - start
         seal_cpu += time.process_time() - cpu
         sealed += count

@@ -27,9 +27,9 @@ from citizens import selectors, services
 from citizens.forms import ActivationForm, ReplyForm, SearchForm, SettingsForm
 from citizens.models import AccessLogEntry, Citizen
 from ebox.i18n import pick_language, translate
-from messages import services as message_services
 from messages.models import Attachment, Message
 from messages.notifications.selectors import citizens_notification_problem
+from messages.services import incidents, publishing, reading, replies
 
 
 class CitizenCallbackView(OIDCAuthenticationCallbackView):
@@ -185,8 +185,8 @@ def message_detail(request, message_id):
     context = {"message": message, "citizen": citizen, "integrity_failed": False}
     organisation_name = message.sender_organisation.name(language)
     try:
-        text = message_services.verified_text(message)
-    except message_services.IntegrityFailure:
+        text = reading.verified_text(message)
+    except incidents.IntegrityFailure:
         context["integrity_failed"] = True
         return render(request, "citizens/message.html", context, status=200)
     attachments = list(message.content.attachments.all())
@@ -195,7 +195,7 @@ def message_detail(request, message_id):
         services.log_access(citizen, message, AccessLogEntry.Action.OPENED)
         # The body is the main content when the sender says so or when no attachment is.
         if message.body_main_content or main_attachment is None:
-            message_services.mark_read(message, actor="citizen")
+            reading.mark_read(message, actor="citizen")
     subject_language = pick_language([k for k, v in text.subject.items() if v], language)
     body_language = pick_language([k for k, v in (text.body or {}).items() if v], language) if text.body else None
     context.update(
@@ -206,7 +206,7 @@ def message_detail(request, message_id):
             "body_language": body_language,
             "organisation_name": organisation_name,
             "message_type_name": translate(message.message_type.name, language),
-            "attachments": [{"obj": a, "meta": message_services.attachment_meta(message, a)} for a in attachments],
+            "attachments": [{"obj": a, "meta": reading.attachment_meta(message, a)} for a in attachments],
             "main_attachment": main_attachment,
             "payment": _payment(text.payment_data, organisation_name),
             "business_data": _business_data(text.business_data, language),
@@ -229,17 +229,17 @@ def attachment_download(request, message_id, attachment_id):
     # Decrypt and check the digest completely before sending a byte: tampered content is withheld.
     spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)
     try:
-        for chunk in message_services.open_attachment(message, attachment):
+        for chunk in reading.open_attachment(message, attachment):
             spool.write(chunk)
-    except message_services.IntegrityFailure:
+    except incidents.IntegrityFailure:
         spool.close()
         return render(request, "citizens/integrity_failed.html", {"message": message}, status=409)
     spool.seek(0)
     with transaction.atomic():
         services.log_access(citizen, message, AccessLogEntry.Action.DOWNLOADED)
         if attachment.main_content:
-            message_services.mark_read(message, actor="citizen")
-    file_name = message_services.attachment_meta(message, attachment).get("fileName") or f"{attachment.id}"
+            reading.mark_read(message, actor="citizen")
+    file_name = reading.attachment_meta(message, attachment).get("fileName") or f"{attachment.id}"
     inline = request.GET.get("inline") == "1" and attachment.media_type == "application/pdf"
     response = FileResponse(spool, as_attachment=not inline, filename=file_name, content_type=attachment.media_type)
     response["Cache-Control"] = "private, no-store"
@@ -253,7 +253,7 @@ def message_visibility(request, message_id):
     message = _message_or_404(citizen, message_id)
     visible = request.POST.get("visible") == "1"
     with transaction.atomic():
-        message_services.set_visibility(message, visible=visible, actor="citizen")
+        reading.set_visibility(message, visible=visible, actor="citizen")
         services.log_access(
             citizen, message, AccessLogEntry.Action.UNHIDDEN if visible else AccessLogEntry.Action.HIDDEN
         )
@@ -277,10 +277,10 @@ def message_reply(request, message_id):
     upload = form.cleaned_data["attachment"]
     attachment = None
     if upload is not None:
-        attachment = message_services.AttachmentUpload(
+        attachment = publishing.AttachmentUpload(
             file=upload.file, file_name=upload.name[:200], media_type="application/pdf"
         )
-    message_services.reply_to_message(message, citizen, form.cleaned_data["text"], attachment)
+    replies.reply_to_message(message, citizen, form.cleaned_data["text"], attachment)
     notices.success(
         request, _("Your reply was sent to %(organisation)s.") % {"organisation": message.sender_organisation.name()}
     )

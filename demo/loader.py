@@ -23,8 +23,8 @@ from demo.data import (
     history_national_number,
 )
 from ebox.pdf import simple_pdf
-from messages import services as message_services
 from messages.models import Message, MessageEvent
+from messages.services import publishing, sealing
 from senders.models import MessageType, Organisation, SenderApplication
 
 
@@ -64,7 +64,7 @@ def _demo_messages() -> int:
         nn = person["national_number"]
         name = f"{person['given_name']} {person['family_name']}"
         letters += [
-            message_services.NewMessage(
+            publishing.NewMessage(
                 sender_application=apps["myminfin"],
                 message_type=types["tax-assessment"],
                 recipient_type="citizen",
@@ -92,7 +92,7 @@ def _demo_messages() -> int:
                     "reference": {"structured": "+++090/9337/55493+++"},
                 },
                 attachments=[
-                    message_services.AttachmentUpload(
+                    publishing.AttachmentUpload(
                         file=_pdf(
                             "SPF Finances - Avertissement-extrait de role",
                             [
@@ -110,7 +110,7 @@ def _demo_messages() -> int:
                     )
                 ],
             ),
-            message_services.NewMessage(
+            publishing.NewMessage(
                 sender_application=apps["brussels-citizen-services"],
                 message_type=types["population-certificate"],
                 recipient_type="citizen",
@@ -124,14 +124,14 @@ def _demo_messages() -> int:
                 body_main_content=True,
                 reply_authorized=True,
                 attachments=[
-                    message_services.AttachmentUpload(
+                    publishing.AttachmentUpload(
                         file=_pdf("Ville de Bruxelles - Composition de menage", [name, "1000 Bruxelles"]),
                         file_name="composition-de-menage.pdf",
                         media_type="application/pdf",
                     )
                 ],
             ),
-            message_services.NewMessage(
+            publishing.NewMessage(
                 sender_application=apps["cpas-liege-social"],
                 message_type=types["social-decision"],
                 recipient_type="citizen",
@@ -139,7 +139,7 @@ def _demo_messages() -> int:
                 registered_mail=True,
                 subject={"fr": "Décision concernant votre demande d'aide", "de": "Entscheidung über Ihren Antrag"},
                 attachments=[
-                    message_services.AttachmentUpload(
+                    publishing.AttachmentUpload(
                         file=_pdf("CPAS de Liege - Decision", [name, "Votre demande a ete acceptee."]),
                         file_name="decision.pdf",
                         media_type="application/pdf",
@@ -147,7 +147,7 @@ def _demo_messages() -> int:
                     )
                 ],
             ),
-            message_services.NewMessage(
+            publishing.NewMessage(
                 sender_application=apps["mypension"],
                 message_type=types["pension-statement"],
                 recipient_type="citizen",
@@ -167,8 +167,8 @@ def _demo_messages() -> int:
                 body_main_content=True,
             ),
         ]
-    ids = [message_services.publish_message(letter).id for letter in letters]
-    message_services.seal_messages(ids)
+    ids = [publishing.publish_message(letter).id for letter in letters]
+    sealing.seal_messages(ids)
     return len(ids)
 
 
@@ -263,8 +263,8 @@ def load_demo_history() -> dict[str, int]:
                 when = now - dt.timedelta(hours=1)
             recipients = rng.sample(citizens, count)
             message_type = application.organisation.message_types.order_by("message_type_id").first()
-            first = message_services.publish_message(
-                message_services.NewMessage(
+            first = publishing.publish_message(
+                publishing.NewMessage(
                     sender_application=application,
                     message_type=message_type,
                     recipient_type="citizen",
@@ -272,7 +272,7 @@ def load_demo_history() -> dict[str, int]:
                     subject=message_type.name,
                 )
             )
-            linked = message_services.link_message(first, [("citizen", c.national_number) for c in recipients[1:]])
+            linked = publishing.link_message(first, [("citizen", c.national_number) for c in recipients[1:]])
             ids = [first.id] + [m.id for m in linked]
             # Back-date before sealing: the seal covers the reception and expiration times.
             Message.objects.filter(id__in=ids).update(received_at=when, expires_at=message_type.expiration_from(when))
@@ -297,8 +297,8 @@ def load_demo_history() -> dict[str, int]:
             MessageEvent.objects.bulk_create(read_events)
             sealed_ids += ids
             batches.append((ids, when))
-    for start in range(0, len(sealed_ids), message_services.SEAL_BATCH):
-        message_services.seal_messages(sealed_ids[start : start + message_services.SEAL_BATCH])
+    for start in range(0, len(sealed_ids), sealing.SEAL_BATCH):
+        sealing.seal_messages(sealed_ids[start : start + sealing.SEAL_BATCH])
     # The platform seals within seconds of acceptance; sealed_at is not part of the seal.
     for ids, when in batches:
         sealed_at = when + dt.timedelta(seconds=5)

@@ -1,6 +1,6 @@
 """The RFC 8785 (JCS) canonical JSON form of the documents the platform hashes and signs.
 
-Shared infrastructure: message seals (`messages.sealing`) and the audit chain (`audit.services`)
+Shared infrastructure: message seals (`messages.signing`) and the audit chain (`audit.services`)
 both hash or sign this form, so it lives here rather than in either app.
 """
 

@@ -1,11 +1,23 @@
-"""Database access for the hot paths (publication): prepared look-ups, and fewer round trips.
+"""Database access for the hot path of a publication, and nothing else: prepared look-ups, fewer round trips.
 
-Profiling publishMessage showed the ORM spending more time compiling a simple
-`filter(...).first()` than PostgreSQL spent running it; these statements are rendered
-once per process and prepared once per connection (psycopg `prepare=True`). It also showed
-round trips to PostgreSQL as a large part of a publication (each statement sent and answered
-costs both processes CPU, not only waiting): `fetch_each` makes several look-ups one
-statement. `execute_prepared` runs such hot statements.
+What it is for. Profiling publishMessage showed the ORM spending more time compiling a simple
+`filter(...).first()` than PostgreSQL spent running it, and round trips to PostgreSQL as a
+large part of a publication (each statement sent and answered costs both processes CPU, not
+only waiting). So the few statements on that path are rendered once per process and prepared
+once per connection (psycopg `prepare=True`, PostgreSQL's `$n` placeholders on a RawCursor).
+
+Its interface, kept narrow:
+
+- `fetch_one(model, **where)` / `fetch_each(*lookups)`: instances found by a unique key, several
+  look-ups in one statement (the token, the message type and the recipient of a publication);
+- `execute_prepared(query, params)`: run one hot statement (the publication's insert,
+  messages.services.rows; the audit append);
+- `loaded(model, attnames, values)`: the instance of a row just read or stored, without `from_db`'s cost;
+- `text_array(values)`: a text-array parameter, without psycopg's per-call inspection.
+
+Elsewhere the ORM is the way: a query earns a place here only when a profile of a hot path
+shows the ORM's own cost. The other raw paths are few and say why where they are (COPY for a
+batch in messages.services.rows, the sealer's pipeline in messages.services.sealing).
 """
 
 from __future__ import annotations

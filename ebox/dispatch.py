@@ -1,10 +1,9 @@
-"""Dispatch of Celery work: by task name after commit, and coalesced signals.
+"""Queueing Celery work from services: by task name, after commit, and coalesced.
 
-`send_task_on_commit(name, ...)` queues a task by its registered name once the current transaction
-commits, so services never import their app's tasks module (tasks import services, not the reverse).
+Services never import tasks (tasks import services): they queue work by the task's
+registered name with `send_task` (already committed) or `send_task_on_commit`.
 
-Coalescing: many "there is work" signals in a process, one task per interval.
-
+Coalescing (`CoalescingDispatcher`): many "there is work" signals in a process, one task per interval.
 Profiling showed a Celery send (~0.5 ms: a Redis round trip and kombu's message building) as
 one of the largest costs of a publication and of a sealing batch. The work itself is always
 committed in PostgreSQL before it is signalled, and beat finds it there (re-dispatch of
@@ -26,23 +25,25 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
-def send_task_on_commit(name: str, *args, **kwargs) -> None:
-    """Queue the task registered as `name` with these (JSON) arguments once the transaction commits.
+def send_task(name: str, *args: object, **kwargs: object) -> None:
+    """Queue the Celery task registered as `name` with these (JSON) arguments, now.
 
-    Under CELERY_TASK_ALWAYS_EAGER (tests, local runs) the task runs in the process, as `.delay()`
-    would; `send_task` alone ignores that setting.
+    Like the task's `.delay(*args)`: with CELERY_TASK_ALWAYS_EAGER the task runs here (tests,
+    development), its module imported by the app's autodiscovery if it was not yet (`send_task`
+    alone ignores that setting). Broker errors propagate (callers that tolerate an outage catch them).
     """
+    app = current_app
+    if app.conf.task_always_eager:
+        if name not in app.tasks:
+            app.loader.import_default_modules()  # autodiscovery: every installed app's tasks
+        app.tasks[name].apply_async(args, kwargs)
+    else:
+        app.send_task(name, args=args, kwargs=kwargs)
 
-    def send() -> None:
-        app = current_app
-        if app.conf.task_always_eager:
-            if name not in app.tasks:  # the apps' tasks modules are imported lazily (autodiscover)
-                app.loader.import_default_modules()
-            app.tasks[name].apply_async(args, kwargs)
-        else:
-            app.send_task(name, args=args, kwargs=kwargs)
 
-    transaction.on_commit(send)
+def send_task_on_commit(name: str, *args: object, **kwargs: object) -> None:
+    """`send_task` once the current transaction commits (at once outside a transaction)."""
+    transaction.on_commit(lambda: send_task(name, *args, **kwargs))
 
 
 class CoalescingDispatcher:

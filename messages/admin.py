@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin import AppendOnlyAdmin as ReadOnlyAdmin
 from messages.models import EmailNotification, IntegrityIncident, Message, MessageEvent
-from messages.notifications import services as notification_services
+from messages.notifications import recovery
 
 
 class MessageEventInline(admin.TabularInline):
@@ -119,7 +119,7 @@ class EmailNotificationAdmin(ReadOnlyAdmin):
         permissions=["change"],
     )
     def requeue(self, request, queryset) -> None:
-        count = notification_services.requeue(queryset.values_list("id", flat=True))
+        count = recovery.requeue(queryset.values_list("id", flat=True))
         self.message_user(request, _("%(count)d e-mail(s) queued again.") % {"count": count})
 
     def has_change_permission(self, request, obj=None) -> bool:

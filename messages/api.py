@@ -8,10 +8,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from messages import evidence, services
+from messages import evidence
 from messages.models import Message
+from messages.services import incidents
+from senders.api.base import SenderAPIView
 from senders.api.errors import error_response
-from senders.api.views import SenderAPIView
 
 
 def status_message(code: str, message: str, status: int) -> Response:
@@ -62,7 +63,7 @@ class MessageEvidenceView(SenderAPIView):
             document = evidence.build_evidence(message, kind)
         except evidence.EvidenceUnavailable as exc:
             return status_message("EVIDENCE_NOT_AVAILABLE", str(exc), 404)
-        except services.IntegrityFailure:
+        except incidents.IntegrityFailure:
             return status_message(
                 "INTEGRITY_FAILURE", "the message failed its integrity checks; operators have been alerted", 409
             )

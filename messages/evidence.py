@@ -19,8 +19,9 @@ import base64
 from django.conf import settings
 from django.utils import timezone
 
-from messages import sealing, services
+from messages import signing
 from messages.models import Message
+from messages.services import reading
 
 EVIDENCE_VERSION = "ebox-evidence-1"
 KINDS = ("deposit", "reading")
@@ -37,7 +38,7 @@ def _b64url(data: bytes) -> str:
 def build_evidence(message: Message, kind: str = "deposit") -> dict:
     """Issue the signed evidence of `kind` ("deposit" or "reading") for a message.
 
-    Raises EvidenceUnavailable, or services.IntegrityFailure when the message fails its checks.
+    Raises EvidenceUnavailable, or incidents.IntegrityFailure when the message fails its checks.
     """
     if kind not in KINDS:
         raise EvidenceUnavailable(f"unknown evidence kind {kind!r}: use one of {', '.join(KINDS)}")
@@ -48,22 +49,22 @@ def build_evidence(message: Message, kind: str = "deposit") -> dict:
             raise EvidenceUnavailable("evidence of reading exists only for registered mail")
         if message.read_at is None:
             raise EvidenceUnavailable("the recipient has not opened the message yet")
-    text = services.verified_text(message, detected_by="evidence")
-    document = services.seal_document_for(message, text, services._attachments_of(message))
+    text = reading.verified_text(message, detected_by="evidence")
+    document = reading.seal_document_for(message, text, reading.attachments_of(message))
     events = [
-        {"kind": "accepted", "at": services._timestamp(message.received_at)},
-        {"kind": "sealed", "at": services._timestamp(message.sealed_at)},
+        {"kind": "accepted", "at": reading.sealed_timestamp(message.received_at)},
+        {"kind": "sealed", "at": reading.sealed_timestamp(message.sealed_at)},
     ]
     if kind == "reading":
-        events.append({"kind": "read", "at": services._timestamp(message.read_at)})
+        events.append({"kind": "read", "at": reading.sealed_timestamp(message.read_at)})
     payload = {
         "version": EVIDENCE_VERSION,
         "kind": kind,
         "issuer": settings.PUBLIC_URL,
-        "issuedAt": services._timestamp(timezone.now()),
+        "issuedAt": reading.sealed_timestamp(timezone.now()),
         "messageId": str(message.id),
         "events": events,
         "seal": {"alg": "EdDSA", "kid": message.seal_key_id, "signature": _b64url(message.seal), "document": document},
     }
-    kid, signature = sealing.sign(payload)
+    kid, signature = signing.sign(payload)
     return {"evidence": payload, "signature": {"alg": "EdDSA", "kid": kid, "value": _b64url(signature)}}

@@ -4,7 +4,7 @@
   canonical document, verify the seal, decrypt and hash every attachment blob. Its cursor
   lives in PostgreSQL (`IntegritySweep`), so a run that stops (a time limit, a restart)
   resumes where it stopped; at the end of a pass it starts again from the beginning.
-  Failures are recorded as incidents by `services.record_incident`. `sweep_replies(...)`
+  Failures are recorded as incidents by `messages.services.incidents`. `sweep_replies(...)`
   does the same for citizens' replies, with its own cursor.
 - `rewrap_data_keys(...)` re-wraps every data key still under an older key-encryption key,
   in batches; rows already under the current KEK are skipped, so it is resumable.
@@ -20,8 +20,9 @@ from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from messages import crypto, services
+from messages import crypto
 from messages.models import Attachment, IntegritySweep, Message, MessageContent, Reply
+from messages.services import incidents, reading, replies
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +38,12 @@ def check_message(message: Message, detected_by: str = "sweep") -> str | None:
     Returns None when sound, else the reason; the failure is recorded as an incident.
     """
     try:
-        services.verified_text(message, detected_by)
-        for attachment in services._attachments_of(message):
-            services.attachment_meta(message, attachment, detected_by)
-            for _chunk in services.open_attachment(message, attachment, detected_by, check_seal=False):
+        reading.verified_text(message, detected_by)
+        for attachment in reading.attachments_of(message):
+            reading.attachment_meta(message, attachment, detected_by)
+            for _chunk in reading.open_attachment(message, attachment, detected_by, check_seal=False):
                 pass
-    except services.IntegrityFailure as exc:
+    except incidents.IntegrityFailure as exc:
         return str(exc) or "integrity failure"
     return None
 
@@ -70,15 +71,15 @@ def _sealed_batch(after, size: int) -> list[Message]:
 def check_reply(reply: Reply, detected_by: str = "sweep") -> str | None:
     """Check one reply (text and seal, attachment bytes and digest); None when sound, else the reason.
 
-    A failure is recorded as an incident on the message it answers (services.record_reply_incident).
+    A failure is recorded as an incident on the message it answers (incidents.record_reply_incident).
     """
     try:
         if reply.attachment_blob:
-            for _chunk in services.open_reply_attachment(reply, detected_by):  # checks the text and seal first
+            for _chunk in replies.open_reply_attachment(reply, detected_by):  # checks the text and seal first
                 pass
         else:
-            services.verified_reply(reply, detected_by)
-    except services.IntegrityFailure as exc:
+            replies.verified_reply(reply, detected_by)
+    except incidents.IntegrityFailure as exc:
         return str(exc) or "integrity failure"
     return None
 

@@ -1,22 +1,26 @@
-"""Celery tasks: thin wrappers over messages.services; arguments are ids (JSON)."""
+"""Celery tasks: thin wrappers over the services; arguments are ids (JSON).
+
+Services never import this module: they queue these tasks by name (ebox.dispatch).
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from messages import services
-from messages.notifications import reminders
-from messages.notifications import services as notification_services
+from messages.notifications import recovery, reminders
+from messages.notifications.owing import dispatch_sending
+from messages.notifications.sending import send_due
+from messages.services import sealing
 
 
 @shared_task(name="mailbox.seal_messages", acks_late=True)
 def seal_messages(message_ids: list[str]) -> int:
-    return services.seal_messages(message_ids)
+    return sealing.seal_messages(message_ids)
 
 
 @shared_task(name="mailbox.redispatch_pending")
 def redispatch_pending() -> int:
-    return services.redispatch_pending()
+    return sealing.redispatch_pending()
 
 
 @shared_task(name="mailbox.sweep_integrity")
@@ -35,16 +39,16 @@ def sweep_integrity() -> int:
 @shared_task(name="mailbox.send_notifications", acks_late=True)
 def send_notifications() -> int:
     """Send what is due; run twice, it sends nothing twice (rows are claimed in PostgreSQL)."""
-    report = notification_services.send_due()
+    report = send_due()
     if report.more:
-        notification_services.dispatch_sending()
+        dispatch_sending()
     return report.sent
 
 
 @shared_task(name="mailbox.send_due_notifications")
 def send_due_notifications() -> int:
     """Beat: recover claims of lost workers, then send retries and deferred windows that are due."""
-    return notification_services.send_due_notifications().sent
+    return recovery.send_due_notifications().sent
 
 
 @shared_task(name="mailbox.queue_reminders")

@@ -6,15 +6,16 @@ from django.utils.translation import gettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from messages import evidence, sealing, services
+from messages import evidence, signing
 from messages.models import Message
+from messages.services import incidents
 
 
 @require_GET
 @cache_control(public=True, max_age=300)
 def jwks(request):
     """The platform's seal keys (every key still needed to verify a seal), as a JWK Set."""
-    return JsonResponse(sealing.jwks())
+    return JsonResponse(signing.jwks())
 
 
 @login_required
@@ -36,7 +37,7 @@ def citizen_evidence(request, message_id):
         document = evidence.build_evidence(message, kind)
     except evidence.EvidenceUnavailable as exc:
         raise Http404(str(exc))
-    except services.IntegrityFailure:
+    except incidents.IntegrityFailure:
         # A citizen's browser shows this, so it is in their language.
         message_text = gettext("This message failed its integrity check; the operators have been alerted.")
         return JsonResponse({"error": message_text}, status=409, json_dumps_params={"ensure_ascii": False})

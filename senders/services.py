@@ -1,7 +1,7 @@
 """State changes of senders: onboarding organisations, issuing and revoking OAuth client credentials.
 
 The publication itself (validating a `messageToPublish`) lives in `senders.publication`;
-storing messages is `messages.services`.
+storing messages is `messages.services.publishing`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import redis
 from django.conf import settings
 
 from ebox.pdf import simple_pdf
-from messages import services as message_services
+from messages.services import publishing, sealing
 from tests.factories import CitizenFactory, MessageTypeFactory, OrganisationFactory, SenderApplicationFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def publish(sender_application, message_type, pdf_bytes):
     """Publish a message through the service (not the API) and seal it; returns the Message."""
 
     def _publish(recipient: str, seal: bool = True, **overrides):
-        new = message_services.NewMessage(
+        new = publishing.NewMessage(
             sender_application=overrides.pop("sender_application", sender_application),
             message_type=overrides.pop("message_type", message_type),
             recipient_type="citizen",
@@ -61,7 +61,7 @@ def publish(sender_application, message_type, pdf_bytes):
             attachments=overrides.pop(
                 "attachments",
                 [
-                    message_services.AttachmentUpload(
+                    publishing.AttachmentUpload(
                         file=io.BytesIO(pdf_bytes),
                         file_name="letter.pdf",
                         media_type="application/pdf",
@@ -71,9 +71,9 @@ def publish(sender_application, message_type, pdf_bytes):
             ),
             **overrides,
         )
-        message = message_services.publish_message(new)
+        message = publishing.publish_message(new)
         if seal:
-            message_services.seal_messages([message.id])
+            sealing.seal_messages([message.id])
             message.refresh_from_db()
         return message
 

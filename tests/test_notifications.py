@@ -6,17 +6,17 @@ The worker path (a real Celery worker, crashes, SMTP outages) is in test_notific
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from time import time_ns
 
 import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from messages import services as message_services
 from messages.models import EmailNotification, Message, MessageEvent, NotificationReminder
-from messages.notifications import mail, reminders
-from messages.notifications import services as notifications
+from messages.notifications import mail, recovery, reminders, sending
 from messages.notifications.selectors import citizens_notification_problem
+from messages.services import reading, sealing
 from tests.factories import CitizenFactory
 from tests.smtp_sink import Sink
 
@@ -39,7 +39,7 @@ def test_sealing_owes_one_email_per_citizen_and_only_to_activated_verified_citiz
     messages.append(publish(citizen.national_number, seal=False, registered_mail=True))
     messages += [publish(unverified.national_number, seal=False), publish(inactive.national_number, seal=False)]
 
-    assert message_services.seal_messages([m.id for m in messages]) == 6
+    assert sealing.seal_messages([m.id for m in messages]) == 6
 
     row = EmailNotification.objects.get()
     assert row.citizen == citizen
@@ -54,9 +54,9 @@ def test_sealing_owes_one_email_per_citizen_and_only_to_activated_verified_citiz
 def test_sealing_a_batch_in_chunks_owes_one_email_per_citizen(publish):
     # More messages than one pipelined chunk, the same citizens in every chunk: their counts add up.
     citizens = [CitizenFactory(activated=True) for _ in range(7)]
-    count = 2 * message_services.SEAL_CHUNK + 3
+    count = 2 * sealing.SEAL_CHUNK + 3
     messages = [publish(citizens[i % 7].national_number, seal=False) for i in range(count)]
-    assert message_services.seal_messages([m.id for m in messages]) == count
+    assert sealing.seal_messages([m.id for m in messages]) == count
     rows = {row.citizen_id: row for row in EmailNotification.objects.all()}
     assert sorted(rows) == sorted(c.id for c in citizens)
     for k, c in enumerate(citizens):
@@ -77,14 +77,14 @@ def test_a_message_after_the_windows_email_left_waits_for_the_next_window(publis
     assert second.message_count == 2
     assert second.window_start == first.window_start + dt.timedelta(days=1)
     assert second.execute_after == second.window_start
-    assert notifications.send_due().claimed == 0  # not due before its window
+    assert sending.send_due().claimed == 0  # not due before its window
 
 
 def test_an_email_refused_for_good_is_recorded_and_shown_to_the_citizen(publish, citizen, sink):
     sink.handler.reject_with = "550 5.1.1 mailbox unavailable"
     publish(citizen.national_number)
 
-    report = notifications.send_due()
+    report = sending.send_due()
 
     assert (report.sent, report.failed) == (0, 1)
     assert not MessageEvent.objects.filter(kind="notified").exists()
@@ -111,17 +111,17 @@ def test_a_transient_failure_is_retried_later_with_backoff_then_sent_once(publis
     publish(citizen.national_number)
     before = timezone.now()
 
-    assert notifications.send_due().retried == 1
+    assert sending.send_due().retried == 1
 
     row = EmailNotification.objects.get()
     assert (row.status, row.attempts) == ("pending", 1)
     assert row.last_error.startswith("451")
     assert before + dt.timedelta(seconds=29) <= row.execute_after <= timezone.now() + dt.timedelta(seconds=60)
-    assert notifications.send_due().claimed == 0  # not due yet
+    assert sending.send_due().claimed == 0  # not due yet
     sink.handler.reject_with = None
     EmailNotification.objects.update(execute_after=timezone.now())
-    assert notifications.send_due().sent == 1
-    assert notifications.send_due().claimed == 0
+    assert sending.send_due().sent == 1
+    assert sending.send_due().claimed == 0
     row.refresh_from_db()
     assert (row.status, row.attempts, row.last_error) == ("sent", 2, "")
     assert len(sink.received) == 1
@@ -135,9 +135,9 @@ def test_attempts_are_bounded(publish, citizen, settings):
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
     settings.EBOX_NOTIFICATION_MAX_ATTEMPTS = 2
     publish(citizen.national_number)
-    notifications.send_due()
+    sending.send_due()
     EmailNotification.objects.update(execute_after=timezone.now())
-    notifications.send_due()
+    sending.send_due()
     row = EmailNotification.objects.get()
     assert (row.status, row.attempts) == ("failed", 2)
     assert "attempts exhausted" in row.last_error
@@ -146,47 +146,47 @@ def test_attempts_are_bounded(publish, citizen, settings):
 def test_backoff_is_exponential_capped_and_jittered(settings):
     settings.EBOX_NOTIFICATION_RETRY_BASE = dt.timedelta(seconds=30)
     settings.EBOX_NOTIFICATION_RETRY_MAX = dt.timedelta(hours=1)
-    first = [notifications.backoff(1).total_seconds() for _ in range(50)]
-    fifth = [notifications.backoff(5).total_seconds() for _ in range(50)]
+    first = [sending.backoff(1).total_seconds() for _ in range(50)]
+    fifth = [sending.backoff(5).total_seconds() for _ in range(50)]
     assert all(15 <= s <= 30 for s in first) and len(set(first)) > 1
     assert all(240 <= s <= 480 for s in fifth)
-    assert all(notifications.backoff(40).total_seconds() <= 3600 for _ in range(20))
+    assert all(sending.backoff(40).total_seconds() <= 3600 for _ in range(20))
 
 
 def test_a_lost_workers_claims_are_recovered_without_sending_twice(publish, sink, settings):
     a, b = CitizenFactory(activated=True), CitizenFactory(activated=True)
     publish(a.national_number)
     publish(b.national_number)
-    attempt = notifications.uuid.uuid4()
-    rows = notifications._claim(attempt, 10)
+    attempt = uuid.uuid4()
+    rows = sending._claim(attempt, 10)
     for row in rows:
         row.address = "x@example.be"
     handed, untouched = rows
-    assert notifications._mark_sending(attempt, [handed]) == {handed.id}
+    assert sending._mark_sending(attempt, [handed]) == {handed.id}
     # The worker "dies" here. Later, beat recovers its claims.
     later = timezone.now() + settings.EBOX_NOTIFICATION_STALE_AFTER + dt.timedelta(seconds=1)
-    assert notifications.recover_stale(now=later) == (1, 1)
+    assert recovery.recover_stale(now=later) == (1, 1)
     assert EmailNotification.objects.get(id=handed.id).status == "uncertain"
     assert EmailNotification.objects.get(id=untouched.id).status == "pending"
 
-    assert notifications.send_due().sent == 1  # only the one never handed to SMTP
+    assert sending.send_due().sent == 1  # only the one never handed to SMTP
     assert len(sink.received) == 1
     # The old attempt, if it was only slow, can neither send a row taken over ...
-    assert notifications._mark_sending(attempt, [untouched]) == set()
+    assert sending._mark_sending(attempt, [untouched]) == set()
     # ... nor touch it, but its late report of what it did send is the truth.
-    notifications._record(attempt, notifications._Outcome(sent=[handed.id, untouched.id]))
+    sending._record(attempt, sending._Outcome(sent=[handed.id, untouched.id]))
     assert EmailNotification.objects.get(id=handed.id).status == "sent"
     assert EmailNotification.objects.get(id=untouched.id).attempts == 2
     # Operators may requeue an uncertain e-mail; it keeps its Message-ID.
     EmailNotification.objects.filter(id=handed.id).update(status="uncertain")
-    assert notifications.requeue([handed.id, untouched.id]) == 1
+    assert recovery.requeue([handed.id, untouched.id]) == 1
 
 
 def test_an_email_for_a_citizen_who_deactivated_meanwhile_is_skipped(publish, citizen, sink):
     publish(citizen.national_number)
     citizen.activated_at = None
     citizen.save()
-    assert notifications.send_due().skipped == 1
+    assert sending.send_due().skipped == 1
     assert EmailNotification.objects.get().status == "skipped"
     assert sink.received == []
 
@@ -296,7 +296,7 @@ def test_a_connection_lost_after_the_whole_message_is_recorded_uncertain_not_res
     publish(b.national_number)
     sink.handler.drop_after_first = True
 
-    report = notifications.send_due()
+    report = sending.send_due()
 
     assert (report.sent, report.retried) == (0, 1)
     statuses = sorted(EmailNotification.objects.values_list("status", flat=True))
@@ -304,8 +304,8 @@ def test_a_connection_lost_after_the_whole_message_is_recorded_uncertain_not_res
     uncertain = EmailNotification.objects.get(status="uncertain")
     assert "not resent" in uncertain.last_error
     EmailNotification.objects.filter(status="pending").update(execute_after=timezone.now())
-    assert notifications.send_due().sent == 1
-    assert notifications.send_due().claimed == 0
+    assert sending.send_due().sent == 1
+    assert sending.send_due().claimed == 0
     assert sorted(r.rcpt[0] for r in sink.received) == sorted([a.email, b.email])
 
 
@@ -314,7 +314,7 @@ def test_other_email_backends_get_the_same_email_through_djangos_mail_api(publis
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     publish(citizen.national_number, registered_mail=True, subject={"fr": "SUBJECT-MARKER-LOCMEM"})
-    assert notifications.send_due().sent == 1
+    assert sending.send_due().sent == 1
     (sent,) = django_mail.outbox
     assert sent.to == [citizen.email]
     assert sent.subject == "Un envoi recommandé dans votre eBox"
@@ -326,11 +326,11 @@ def test_other_email_backends_get_the_same_email_through_djangos_mail_api(publis
 def test_an_email_whose_messages_were_all_read_meanwhile_is_skipped(publish, citizen, sink):
     first = publish(citizen.national_number)
     second = publish(citizen.national_number)
-    message_services.mark_read(first, actor="citizen")
-    assert notifications.send_due().sent == 1  # one of the two is still unread
+    reading.mark_read(first, actor="citizen")
+    assert sending.send_due().sent == 1  # one of the two is still unread
     EmailNotification.objects.update(status="pending", execute_after=timezone.now())
-    message_services.mark_read(second, actor="citizen")
-    report = notifications.send_due()
+    reading.mark_read(second, actor="citizen")
+    report = sending.send_due()
     assert (report.sent, report.skipped) == (0, 1)
     row = EmailNotification.objects.get()
     assert row.status == "skipped" and "read already" in row.last_error
@@ -339,9 +339,7 @@ def test_an_email_whose_messages_were_all_read_meanwhile_is_skipped(publish, cit
 
 def test_citizens_who_turned_new_mail_emails_off_are_owed_none(publish, citizen, sink):
     quiet = CitizenFactory(activated=True, notify_new_messages=False)
-    message_services.seal_messages(
-        [publish(c.national_number, seal=False).id for c in (citizen, quiet, citizen, quiet)]
-    )
+    sealing.seal_messages([publish(c.national_number, seal=False).id for c in (citizen, quiet, citizen, quiet)])
     assert list(EmailNotification.objects.values_list("citizen_id", "kind")) == [(citizen.id, "new_mail")]
     # Reminders stay on for them: the two choices are independent.
     EmailNotification.objects.all().delete()
@@ -369,7 +367,7 @@ def test_an_email_owed_before_the_citizen_turned_it_off_is_skipped(publish, citi
     publish(citizen.national_number)
     citizen.notify_new_messages = False
     citizen.save(update_fields=["notify_new_messages"])
-    report = notifications.send_due()
+    report = sending.send_due()
     assert (report.sent, report.skipped) == (0, 1)
     assert EmailNotification.objects.get().status == "skipped"
     assert sink.received == []

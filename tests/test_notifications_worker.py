@@ -16,9 +16,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from messages import services as message_services
 from messages import tasks
 from messages.models import EmailNotification, Message
+from messages.services import sealing
 from tests.factories import CitizenFactory
 from tests.smtp_sink import Sink, free_port
 
@@ -89,7 +89,7 @@ def test_three_messages_in_one_window_make_one_email_and_a_later_one_waits(
     celery_worker_factory(EMAIL_URL=sink.url)
     with transaction.atomic():
         messages = [publish(citizen.national_number, seal=False) for _ in range(3)]
-        message_services.seal_messages([m.id for m in messages])
+        sealing.seal_messages([m.id for m in messages])
 
     (received,) = sink.wait_for(1)
     assert "3 nouveaux messages vous attendent" in received.text  # the citizen reads French
@@ -165,7 +165,7 @@ def test_duplicated_tasks_on_two_processes_send_each_email_once(celery_worker_fa
     citizens = [CitizenFactory(activated=True) for _ in range(40)]
     with transaction.atomic():
         messages = [publish(c.national_number, seal=False) for c in citizens]
-        message_services.seal_messages([m.id for m in messages])
+        sealing.seal_messages([m.id for m in messages])
     celery_worker_factory(concurrency=2, EMAIL_URL=sink.url, EBOX_NOTIFICATION_BATCH="7")
     for _ in range(10):
         tasks.send_notifications.delay()
@@ -185,7 +185,7 @@ def test_a_worker_killed_in_the_middle_of_a_send_never_sends_twice(celery_worker
     first, second = CitizenFactory(activated=True), CitizenFactory(activated=True)
     with transaction.atomic():
         messages = [publish(first.national_number, seal=False), publish(second.national_number, seal=False)]
-        message_services.seal_messages([m.id for m in messages])
+        sealing.seal_messages([m.id for m in messages])
     sink.handler.hold_first = threading.Event()
     env = {"EMAIL_URL": sink.url, "EBOX_NOTIFICATION_CHUNK": "1", "EBOX_NOTIFICATION_STALE_SECONDS": "2"}
     worker = celery_worker_factory(**env)

@@ -15,9 +15,10 @@ from django.urls import reverse
 from citizens import services as citizen_services
 from citizens.models import AccessLogEntry, ActivationChange, Citizen
 from demo.data import DEMO_CITIZENS
-from messages import crypto, sealing
-from messages import services as message_services
+from messages import crypto
+from messages import signing as seal_signing
 from messages.models import IntegrityIncident, Message, MessageEvent, Reply
+from messages.services import publishing, reading, replies
 from tests.browser import assert_sound_html
 from tests.factories import CitizenFactory, MessageTypeFactory, OrganisationFactory, SenderApplicationFactory
 
@@ -57,7 +58,7 @@ def test_login_service_links_a_user_and_never_activates(db):
 def test_inbox_newest_first_unread_marked_counts_and_filters(client, logged_in, publish):
     older = publish(logged_in.national_number, subject={"fr": "Ancien courrier"})
     newer = publish(logged_in.national_number, subject={"fr": "Nouveau courrier"}, registered_mail=True)
-    message_services.mark_read(older, actor="citizen")
+    reading.mark_read(older, actor="citizen")
     other_org_type = MessageTypeFactory(organisation=OrganisationFactory())
     third = publish(
         logged_in.national_number,
@@ -242,7 +243,7 @@ def test_reply_is_encrypted_sealed_and_logged(client, logged_in, publish, pdf_by
     key = crypto.unwrap_key(reply.kek_id, reply.wrapped_key)
     text = crypto.decrypt_field(key, reply.id, "text", reply.text_ct).decode()
     assert text == "Bien reçu, merci."
-    assert sealing.verify(message_services.reply_document(reply, text), reply.seal_key_id, reply.seal)
+    assert seal_signing.verify(replies.reply_document(reply, text), reply.seal_key_id, reply.seal)
     assert reply.attachment_sha256 == hashlib.sha256(pdf_bytes).hexdigest()
     assert MessageEvent.objects.filter(message=message, kind="replied").exists()
     assert AccessLogEntry.objects.filter(message=message, action="replied").exists()
@@ -251,8 +252,8 @@ def test_reply_is_encrypted_sealed_and_logged(client, logged_in, publish, pdf_by
 def test_reply_refused_when_not_allowed_or_not_a_pdf(client, logged_in, publish):
     closed = publish(logged_in.national_number, reply_authorized=False)
     assert client.post(reverse("citizens:reply", args=[closed.pk]), {"text": "x"}).status_code == 404
-    with pytest.raises(message_services.ReplyNotAllowed):
-        message_services.reply_to_message(closed, logged_in, "x")
+    with pytest.raises(replies.ReplyNotAllowed):
+        replies.reply_to_message(closed, logged_in, "x")
     open_ = publish(logged_in.national_number, reply_authorized=True)
     fake = io.BytesIO(b"MZ not a pdf")
     fake.name = "virus.pdf"
@@ -403,7 +404,7 @@ def test_large_attachment_is_streamed_whole(client, logged_in, publish):
     message = publish(
         logged_in.national_number,
         attachments=[
-            message_services.AttachmentUpload(file=io.BytesIO(big), file_name="big.pdf", media_type="application/pdf")
+            publishing.AttachmentUpload(file=io.BytesIO(big), file_name="big.pdf", media_type="application/pdf")
         ],
     )
     attachment = message.content.attachments.get()
@@ -445,8 +446,7 @@ def test_oidc_claim_name_is_configurable(db, settings):
 
 
 def test_inbox_and_settings_warn_when_our_emails_bounce(client, logged_in, publish, settings):
-    from messages.notifications import mail
-    from messages.notifications import services as notifications
+    from messages.notifications import mail, sending
     from tests.smtp_sink import Sink
 
     logged_in.activated_at = logged_in.email_verified_at = logged_in.last_connection_at
@@ -463,7 +463,7 @@ def test_inbox_and_settings_warn_when_our_emails_bounce(client, logged_in, publi
         mail.clear_cache()
         sink.handler.reject_with = "550 5.1.1 mailbox unavailable"
         publish(logged_in.national_number)
-        assert notifications.send_due().failed == 1
+        assert sending.send_due().failed == 1
     finally:
         sink.stop()
 

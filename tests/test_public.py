@@ -18,8 +18,8 @@ from citizens.models import Citizen
 from demo.loader import load_demo, load_demo_history
 from ebox.celery import app as celery_app
 from messages import operations
-from messages import services as message_services
 from messages.models import IntegrityIncident, Message
+from messages.services import incidents, reading
 from public_pages import statistics
 from public_pages.models import MonthlyActivationStatistic, MonthlyMessageStatistic
 from senders.models import Organisation
@@ -448,7 +448,7 @@ def test_operator_view_shows_backlog_queue_incidents_and_campaigns(staff_client,
     sealed = publish(citizen.national_number, subject={"fr": "Sujet confidentiel"})
     waiting = publish(citizen.national_number, seal=False)
     Message.objects.filter(pk=waiting.pk).update(received_at=timezone.now() - dt.timedelta(minutes=30))
-    message_services.record_incident(sealed, "sweep", "seal does not match the content")
+    incidents.record_incident(sealed, "sweep", "seal does not match the content")
     IntegrityIncident.objects.create(message=sealed, detected_by="read", reason="x", resolved_at=timezone.now())
 
     response = staff_client.get("/admin/operations/", HTTP_ACCEPT_LANGUAGE="en")
@@ -535,7 +535,7 @@ def test_demo_history_gives_meaningful_charts_and_valid_seals(db):
     )
     for message in old[:5]:
         assert message.status == Message.Status.SEALED and message.sealed_at > message.received_at
-        message_services.verified_text(message)
+        reading.verified_text(message)
     # Channels follow the recipient's activation at the time.
     for message in old.filter(channel=Message.Channel.DIGITAL)[:20]:
         assert message.citizen.activated_at <= message.received_at

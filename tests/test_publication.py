@@ -620,12 +620,12 @@ def test_batch_publication_gives_a_result_per_item(integrator, activated_citizen
     assert newcomer.activated_at is None and newcomer.created_at is not None
     assert (newcomer.preferred_language, newcomer.email, newcomer.notify_new_messages) == ("fr", "", True)
     # Rows written with COPY read back like any other: seal, then decrypt and check the seal.
-    from messages import services as message_services
+    from messages.services import reading, sealing
 
     stored = Message.objects.get(id=body["items"][0]["messageId"])
-    assert message_services.seal_messages([stored.id]) == 1
+    assert sealing.seal_messages([stored.id]) == 1
     stored.refresh_from_db()
-    assert message_services.verified_text(stored).subject == good["subject"]
+    assert reading.verified_text(stored).subject == good["subject"]
     assert stored.status == "sealed" and stored.sealed_at >= stored.received_at
     # The same batch again: the keyed item is a duplicate, the others are new.
     again = integrator.session.post(f"{integrator.url}/api/v2/extensions/publishMessages", json={"messages": items[:1]})

@@ -9,8 +9,8 @@ import pytest
 from django.conf import settings
 
 from ebox.embedded import ensure_redis, redis_socket, stop_redis
-from messages import services as message_services
 from messages.models import Message
+from messages.services import sealing
 from tests.conftest import reset_broker_connections
 from tests.factories import CitizenFactory
 from tests.publication_support import message_json, multipart
@@ -49,7 +49,7 @@ def test_redis_down_during_publication_then_back(integrator):
         # This process's pooled broker connections point at the Redis that was stopped.
         reset_broker_connections()
     # Beat's job (a thin task over this service) finds the work in PostgreSQL and seals it.
-    assert message_services.redispatch_pending(older_than=dt.timedelta(0)) == 1
+    assert sealing.redispatch_pending(older_than=dt.timedelta(0)) == 1
     message.refresh_from_db()
     assert message.status == Message.Status.SEALED and message.seal
 

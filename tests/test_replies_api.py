@@ -16,8 +16,8 @@ from oauth2_provider.models import AccessToken
 from audit.models import AuditEntry
 from citizens import services as citizen_services
 from messages import crypto
-from messages import services as message_services
 from messages.models import IntegrityIncident, Reply
+from messages.services import publishing, replies, sealing
 from senders import services as sender_services
 from tests.factories import CitizenFactory, MessageTypeFactory
 from tests.publication_support import assert_status_message, token_session
@@ -43,7 +43,7 @@ def org_b(org_a, live_server):
 
 def publish_to(citizen, organisation_parts, pdf_bytes, **overrides):
     _, message_type, application, _ = organisation_parts
-    new = message_services.NewMessage(
+    new = publishing.NewMessage(
         sender_application=application,
         message_type=message_type,
         recipient_type="citizen",
@@ -52,14 +52,14 @@ def publish_to(citizen, organisation_parts, pdf_bytes, **overrides):
         body={"fr": "Répondez-nous"},
         reply_authorized=True,
         attachments=[
-            message_services.AttachmentUpload(
+            publishing.AttachmentUpload(
                 file=io.BytesIO(pdf_bytes), file_name="letter.pdf", media_type="application/pdf", main_content=True
             )
         ],
         **overrides,
     )
-    message = message_services.publish_message(new)
-    message_services.seal_messages([message.id])
+    message = publishing.publish_message(new)
+    sealing.seal_messages([message.id])
     message.refresh_from_db()
     return message
 
@@ -69,14 +69,14 @@ def test_an_organisation_lists_only_the_replies_to_its_messages(live_server, org
     to_a = publish_to(citizen, org_a, pdf_bytes)
     to_b = publish_to(citizen, org_b, pdf_bytes)
     proof = pdf_bytes + b"%proof"
-    first = message_services.reply_to_message(to_a, citizen, "Voici le document demandé.")
-    second = message_services.reply_to_message(
+    first = replies.reply_to_message(to_a, citizen, "Voici le document demandé.")
+    second = replies.reply_to_message(
         to_a,
         citizen,
         "Et la preuve de paiement.",
-        message_services.AttachmentUpload(file=io.BytesIO(proof), file_name="preuve.pdf", media_type="application/pdf"),
+        publishing.AttachmentUpload(file=io.BytesIO(proof), file_name="preuve.pdf", media_type="application/pdf"),
     )
-    theirs = message_services.reply_to_message(to_b, citizen, "Pour B seulement.")
+    theirs = replies.reply_to_message(to_b, citizen, "Pour B seulement.")
     session_a, session_b = org_a[3], org_b[3]
     url = live_server.url + "/api/v2/extensions/replies"
 
@@ -142,13 +142,13 @@ def test_the_replies_scope_is_required(live_server, org_a, pdf_bytes):
 def test_a_tampered_reply_is_detected_and_withheld(live_server, org_a, pdf_bytes):
     citizen = CitizenFactory(activated=True)
     message = publish_to(citizen, org_a, pdf_bytes)
-    reply = message_services.reply_to_message(
+    reply = replies.reply_to_message(
         message,
         citizen,
         "Texte original.",
-        message_services.AttachmentUpload(file=io.BytesIO(pdf_bytes), file_name="a.pdf", media_type="application/pdf"),
+        publishing.AttachmentUpload(file=io.BytesIO(pdf_bytes), file_name="a.pdf", media_type="application/pdf"),
     )
-    intact = message_services.reply_to_message(message, citizen, "Une autre réponse.")
+    intact = replies.reply_to_message(message, citizen, "Une autre réponse.")
     session = org_a[3]
     url = live_server.url + "/api/v2/extensions/replies"
 
@@ -176,11 +176,11 @@ def test_a_tampered_reply_attachment_is_refused(live_server, org_a, pdf_bytes):
 
     citizen = CitizenFactory(activated=True)
     message = publish_to(citizen, org_a, pdf_bytes)
-    reply = message_services.reply_to_message(
+    reply = replies.reply_to_message(
         message,
         citizen,
         "Avec pièce.",
-        message_services.AttachmentUpload(file=io.BytesIO(pdf_bytes), file_name="a.pdf", media_type="application/pdf"),
+        publishing.AttachmentUpload(file=io.BytesIO(pdf_bytes), file_name="a.pdf", media_type="application/pdf"),
     )
     path = default_storage.path(reply.attachment_blob)
     blob = bytearray(open(path, "rb").read())

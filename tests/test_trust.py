@@ -29,7 +29,7 @@ from oauth2_provider.models import AccessToken, Application
 
 from ebox.embedded import postgres_bin
 from ebox.pdf import simple_pdf
-from messages import crypto, evidence, integrity, sealing, services
+from messages import crypto, evidence, integrity, signing
 from messages.models import (
     Attachment,
     IntegrityIncident,
@@ -39,6 +39,7 @@ from messages.models import (
     MessageEvent,
     Reply,
 )
+from messages.services import incidents, publishing, reading, replies, sealing
 from tests.factories import CitizenFactory, SenderApplicationFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,10 +56,10 @@ def _flip(data: bytes, at: int | None = None) -> bytes:
 def _read_everything(message: Message) -> None:
     """What a reader does: the text, then every attachment's bytes."""
     message = Message.objects.select_related("content", "sender_organisation", "sender_application").get(pk=message.pk)
-    services.verified_text(message)
+    reading.verified_text(message)
     for attachment in message.content.attachments.all():
-        services.attachment_meta(message, attachment)
-        b"".join(services.open_attachment(message, attachment))
+        reading.attachment_meta(message, attachment)
+        b"".join(reading.open_attachment(message, attachment))
 
 
 def _sweep_all() -> integrity.SweepResult:
@@ -81,13 +82,13 @@ def test_a_database_dump_and_the_attachment_store_reveal_no_content(publish, cit
         payment_data={"amount": 12, "structuredReference": marker},
         business_data=[{"key": "ref", "value": marker}],
         attachments=[
-            services.AttachmentUpload(
+            publishing.AttachmentUpload(
                 file=io.BytesIO(pdf), file_name=f"{marker}.pdf", media_type="application/pdf", main_content=True
             )
         ],
     )
     # The content really is there, for its reader.
-    assert marker in services.verified_text(message).subject["fr"]
+    assert marker in reading.verified_text(message).subject["fr"]
 
     db = settings.DATABASES["default"]
     dump = subprocess.run(
@@ -148,7 +149,7 @@ def test_one_flipped_byte_is_detected_on_read_and_by_the_sweep(publish, citizen,
     _read_everything(victim)  # sound before the attack
     tamper(victim)
 
-    with pytest.raises(services.IntegrityFailure):
+    with pytest.raises(incidents.IntegrityFailure):
         _read_everything(victim)
     victim.refresh_from_db()
     assert victim.integrity_failed_at is not None
@@ -178,7 +179,7 @@ def test_ciphertexts_swapped_between_two_messages_are_detected(publish, citizen)
     MessageContent.objects.filter(pk=a.pk).update(body_ct=b.body_ct, subject_ct=b.subject_ct)
     MessageContent.objects.filter(pk=b.pk).update(body_ct=a.body_ct, subject_ct=a.subject_ct)
     for message in (first, second):
-        with pytest.raises(services.IntegrityFailure):
+        with pytest.raises(incidents.IntegrityFailure):
             _read_everything(message)
     assert IntegrityIncident.objects.filter(message__in=[first, second]).count() == 2
 
@@ -199,12 +200,12 @@ def test_an_incident_is_raised_to_operators(publish, citizen, caplog, admin_clie
     try:
         victim = publish(citizen.national_number)
         _tamper_seal(victim)
-        with caplog.at_level(logging.ERROR, logger="messages.services"):
+        with caplog.at_level(logging.ERROR, logger="messages.services.incidents"):
             with django_capture_on_commit_callbacks(execute=True):
-                with pytest.raises(services.IntegrityFailure):
+                with pytest.raises(incidents.IntegrityFailure):
                     _read_everything(victim)
                 # The same failure again is not a new incident nor a new e-mail.
-                with pytest.raises(services.IntegrityFailure):
+                with pytest.raises(incidents.IntegrityFailure):
                     _read_everything(victim)
     finally:
         settings.ADMINS = []
@@ -248,7 +249,7 @@ def test_verify_integrity_command_reports_progress_and_failures(publish, citizen
 def test_a_content_damaged_before_sealing_does_not_hold_back_its_batch(publish, citizen):
     damaged, sound = (publish(citizen.national_number, seal=False) for _ in range(2))
     _tamper_body(damaged)
-    assert services.seal_messages([damaged.id, sound.id]) == 1
+    assert sealing.seal_messages([damaged.id, sound.id]) == 1
     damaged.refresh_from_db()
     sound.refresh_from_db()
     assert (damaged.status, sound.status) == ("accepted", "sealed")
@@ -256,18 +257,18 @@ def test_a_content_damaged_before_sealing_does_not_hold_back_its_batch(publish, 
     assert incident.message_id == damaged.id and incident.detected_by == "seal"
     assert damaged.integrity_failed_at is not None
     # Beat does not retry it every run: it waits for an operator.
-    assert services.redispatch_pending(older_than=dt.timedelta(0)) == 0
+    assert sealing.redispatch_pending(older_than=dt.timedelta(0)) == 0
     assert IntegrityIncident.objects.count() == 1
 
 
 def test_the_sweep_checks_replies_too(publish, citizen, pdf_bytes):
     message = publish(citizen.national_number, reply_authorized=True)
-    sound = services.reply_to_message(message, citizen, "Bien reçu, merci.")
-    with_file = services.reply_to_message(
+    sound = replies.reply_to_message(message, citizen, "Bien reçu, merci.")
+    with_file = replies.reply_to_message(
         message,
         citizen,
         "Voici la preuve.",
-        services.AttachmentUpload(file=io.BytesIO(pdf_bytes), file_name="preuve.pdf", media_type="application/pdf"),
+        publishing.AttachmentUpload(file=io.BytesIO(pdf_bytes), file_name="preuve.pdf", media_type="application/pdf"),
     )
     IntegritySweep.objects.filter(name=integrity.REPLY_SWEEP_NAME).delete()
     assert (integrity.sweep_replies().checked, IntegrityIncident.objects.count()) == (2, 0)
@@ -300,12 +301,12 @@ def test_the_sweep_is_scheduled_by_beat():
 
 def test_sealing_twice_has_one_effect(publish, citizen):
     message = publish(citizen.national_number, seal=False)
-    assert services.seal_messages([message.id]) == 1
+    assert sealing.seal_messages([message.id]) == 1
     message.refresh_from_db()
     first = (message.seal, message.sealed_at)
-    assert services.seal_messages([message.id]) == 0
+    assert sealing.seal_messages([message.id]) == 0
     message.refresh_from_db()
-    assert message.status == "sealed" and message.seal_key_id == sealing.load_seal_keys()[0]
+    assert message.status == "sealed" and message.seal_key_id == signing.load_seal_keys()[0]
     assert (bytes(message.seal), message.sealed_at) == (bytes(first[0]), first[1])
 
 
@@ -316,14 +317,14 @@ def test_the_sealer_formats_times_as_the_verifier_does(publish, citizen):
     received = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     expires = dt.datetime(2999, 12, 31, 23, 59, 59, 1, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     Message.objects.filter(pk=message.pk).update(received_at=received, expires_at=expires)
-    assert services.seal_messages([message.id]) == 1
+    assert sealing.seal_messages([message.id]) == 1
     message = Message.objects.select_related("content", "sender_organisation", "sender_application").get(pk=message.pk)
-    document = services.seal_document_for(
-        message, services.decrypt_text(message.content), list(message.content.attachments.order_by("position"))
+    document = reading.seal_document_for(
+        message, reading.decrypt_text(message.content), list(message.content.attachments.order_by("position"))
     )
     assert document["receiptDate"] == "2026-01-02T03:04:05.000000Z"
     assert document["expirationDate"] == "2999-12-31T21:59:59.000001Z"
-    assert sealing.verify(document, message.seal_key_id, message.seal)
+    assert signing.verify(document, message.seal_key_id, message.seal)
 
 
 def test_the_signed_form_is_rfc8785_canonical_json(publish, citizen):
@@ -335,10 +336,10 @@ def test_the_signed_form_is_rfc8785_canonical_json(publish, citizen):
         payment_data={"amount": 12.5, "currency": "EUR"},
         business_data=[{"key": "k", "value": 1e21}],
     )
-    document = services.seal_document_for(
-        message, services.verified_text(message), list(message.content.attachments.all())
+    document = reading.seal_document_for(
+        message, reading.verified_text(message), list(message.content.attachments.all())
     )
-    assert sealing.canonical(document) == rfc8785.dumps(document) == standalone_canonical(document)
+    assert signing.canonical(document) == rfc8785.dumps(document) == standalone_canonical(document)
 
 
 # --- Key rotation ---------------------------------------------------------------
@@ -346,15 +347,15 @@ def test_the_signed_form_is_rfc8785_canonical_json(publish, citizen):
 
 def test_after_key_rotation_every_message_still_reads(publish, citizen, sender_application, message_type):
     before = [publish(citizen.national_number) for _ in range(3)]
-    linked = services.link_message(before[0], [("citizen", CitizenFactory().national_number)])
-    services.seal_messages([m.id for m in linked])
+    linked = publishing.link_message(before[0], [("citizen", CitizenFactory().national_number)])
+    sealing.seal_messages([m.id for m in linked])
     old_kek = crypto.load_keyring().current_id
-    old_kid = sealing.load_seal_keys()[0]
+    old_kid = signing.load_seal_keys()[0]
 
     out = io.StringIO()
     call_command("rotate_keys", "--seal", "--batch-size", "1", stdout=out)
     new_kek = crypto.load_keyring().current_id
-    new_kid = sealing.load_seal_keys()[0]
+    new_kid = signing.load_seal_keys()[0]
     assert new_kek != old_kek and new_kid != old_kid
     assert "3/3 data keys re-wrapped" in out.getvalue()
     assert not MessageContent.objects.exclude(kek_id=new_kek).exists()
@@ -364,7 +365,7 @@ def test_after_key_rotation_every_message_still_reads(publish, citizen, sender_a
     for message in [*before, *linked, after]:
         _read_everything(message)
     assert before[0].seal_key_id == old_kid  # old seals still verify: the old public key stays published
-    assert {old_kid, new_kid} <= {key["kid"] for key in sealing.jwks()["keys"]}
+    assert {old_kid, new_kid} <= {key["kid"] for key in signing.jwks()["keys"]}
     assert _sweep_all().failed == 0
 
     reply = _reply(before[0], citizen)
@@ -416,7 +417,7 @@ def _run_verifier(tmp_path: Path, document: dict, *files: Path) -> subprocess.Co
     evidence_file = tmp_path / "evidence.json"
     evidence_file.write_text(json.dumps(document, ensure_ascii=False))
     jwks_file = tmp_path / "jwks.json"
-    jwks_file.write_text(json.dumps(sealing.jwks()))
+    jwks_file.write_text(json.dumps(signing.jwks()))
     # -I: isolated mode, so the script runs without the project on its path (only cryptography).
     return subprocess.run(
         [sys.executable, "-I", str(VERIFIER), str(evidence_file), "--jwks", str(jwks_file), *map(str, files)],
@@ -458,7 +459,7 @@ def test_evidence_of_reading_exists_for_registered_mail_once_opened(tmp_path, pu
     registered = publish(citizen.national_number, registered_mail=True)
     with pytest.raises(evidence.EvidenceUnavailable, match="not opened"):
         evidence.build_evidence(registered, "reading")
-    services.mark_read(registered, actor="citizen")
+    reading.mark_read(registered, actor="citizen")
     document = evidence.build_evidence(registered, "reading")
     assert [e["kind"] for e in document["evidence"]["events"]] == ["accepted", "sealed", "read"]
     result = _run_verifier(tmp_path, document)
@@ -466,7 +467,7 @@ def test_evidence_of_reading_exists_for_registered_mail_once_opened(tmp_path, pu
     assert "first opened by the recipient" in result.stdout
 
     plain = publish(citizen.national_number)
-    services.mark_read(plain, actor="citizen")
+    reading.mark_read(plain, actor="citizen")
     with pytest.raises(evidence.EvidenceUnavailable, match="registered mail"):
         evidence.build_evidence(plain, "reading")
 
@@ -475,7 +476,7 @@ def test_no_evidence_for_a_tampered_message(publish, citizen):
     message = publish(citizen.national_number)
     _tamper_digest(message)
     message = Message.objects.select_related("content", "sender_organisation", "sender_application").get(pk=message.pk)
-    with pytest.raises(services.IntegrityFailure):
+    with pytest.raises(incidents.IntegrityFailure):
         evidence.build_evidence(message)
     assert IntegrityIncident.objects.get(message=message).detected_by == "evidence"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from messages.models import Attachment, Message
-from messages.services import MessageText, attachment_meta
+from messages.services.reading import MessageText, attachment_meta
 
 
 def timestamp(value: dt.datetime | None) -> str | None:

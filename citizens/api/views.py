@@ -28,8 +28,8 @@ from citizens.api.serializers import message_json, payment_json, timestamp
 from citizens.models import AccessLogEntry
 from citizens.selectors import active_grant, available_messages
 from ebox.i18n import CONTENT_LANGUAGES
-from messages import services as message_services
 from messages.models import Message
+from messages.services import incidents, reading
 from senders.api.docs import errors, ref
 from senders.api.errors import error_response
 
@@ -84,7 +84,7 @@ class PartnerView(APIView):
         if isinstance(exc, exceptions.ValidationError):
             details = exc.detail if isinstance(exc.detail, list) else [exc.detail]
             return status_message("INVALID_DATA", "invalid data supplied", status.HTTP_400_BAD_REQUEST, details)
-        if isinstance(exc, message_services.IntegrityFailure):
+        if isinstance(exc, incidents.IntegrityFailure):
             return status_message(
                 "INTEGRITY_FAILURE", "this message failed its integrity check; its content is withheld", 409
             )
@@ -109,7 +109,7 @@ class PartnerView(APIView):
         )
 
     def full_message(self, message: Message) -> dict:
-        text = message_services.verified_text(message, detected_by=f"partner:{self.request.partner.pk}")
+        text = reading.verified_text(message, detected_by=f"partner:{self.request.partner.pk}")
         return message_json(message, text, list(message.content.attachments.all()), self.request)
 
 
@@ -281,10 +281,10 @@ class MessagesView(PartnerView):
         actor = f"partner:{request.partner.oauth_application.client_id}"
         for message, item in updates:
             if "visible" in item:
-                message_services.set_visibility(message, item["visible"], actor)
+                reading.set_visibility(message, item["visible"], actor)
                 self.log(AccessLogEntry.Action.UNHIDDEN if item["visible"] else AccessLogEntry.Action.HIDDEN, message)
             if item.get("readStatus"):
-                message_services.mark_read(message, actor)
+                reading.mark_read(message, actor)
                 self.log(AccessLogEntry.Action.MARKED_READ, message)
         return Response(status=status.HTTP_200_OK)
 
@@ -342,14 +342,14 @@ class AttachmentContentView(PartnerView):
         attachment = next((a for a in message.content.attachments.all() if str(a.id) == str(attachment_id)), None)
         if attachment is None:
             raise exceptions.NotFound(f"attachment {attachment_id} not found")
-        message_services.verified_text(message, detected_by=f"partner:{request.partner.pk}")
+        reading.verified_text(message, detected_by=f"partner:{request.partner.pk}")
         detected_by = f"partner:{request.partner.pk}"
         # Read the whole attachment first: a digest mismatch must become an error, not a truncated download.
-        chunks = list(message_services.open_attachment(message, attachment, detected_by=detected_by))
+        chunks = list(reading.open_attachment(message, attachment, detected_by=detected_by))
         if attachment.main_content:
-            message_services.mark_read(message, f"partner:{request.partner.oauth_application.client_id}")
+            reading.mark_read(message, f"partner:{request.partner.oauth_application.client_id}")
         self.log(AccessLogEntry.Action.DOWNLOADED, message)
-        meta = message_services.attachment_meta(message, attachment)
+        meta = reading.attachment_meta(message, attachment)
         response = StreamingHttpResponse(iter(chunks), content_type=attachment.media_type)
         response["Content-Length"] = str(attachment.size)
         response["Content-Disposition"] = f'attachment; filename="{_safe_filename(meta.get("fileName", "file"))}"'
@@ -369,11 +369,11 @@ class BodyView(PartnerView):
     )
     def get(self, request, message_id):
         message = self.message(message_id)
-        text = message_services.verified_text(message, detected_by=f"partner:{request.partner.pk}")
+        text = reading.verified_text(message, detected_by=f"partner:{request.partner.pk}")
         if not text.body:
             raise exceptions.NotFound("this message has no body")
         if message.body_main_content:
-            message_services.mark_read(message, f"partner:{request.partner.oauth_application.client_id}")
+            reading.mark_read(message, f"partner:{request.partner.oauth_application.client_id}")
         self.log(AccessLogEntry.Action.OPENED, message)
         return Response(text.body)
 
@@ -387,7 +387,7 @@ class PaymentDataView(PartnerView):
     )
     def get(self, request, message_id):
         message = self.message(message_id)
-        text = message_services.verified_text(message, detected_by=f"partner:{request.partner.pk}")
+        text = reading.verified_text(message, detected_by=f"partner:{request.partner.pk}")
         payment = payment_json(message, text)
         if not payment:
             raise exceptions.NotFound("this message has no payment data")

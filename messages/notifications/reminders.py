@@ -1,7 +1,7 @@
 """Reminders: unread registered mail after N days, unread messages about to expire, payments due soon.
 
 The daily job records each reminder (message × reason) once (`NotificationReminder`, unique) and
-owes one reminder e-mail per citizen and day through the same outbox as new mail (`services`).
+owes one reminder e-mail per citizen and day through the same outbox as new mail (`owing`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from messages.models import EmailNotification, NotificationReminder
-from messages.notifications.services import dispatch_sending, owe
+from messages.notifications.owing import dispatch_sending, owe
 
 _REMINDER_SQL = """
 WITH candidate AS (

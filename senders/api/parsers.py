@@ -19,7 +19,7 @@ from django.utils.datastructures import MultiValueDict
 from rest_framework.parsers import BaseParser, DataAndFiles
 
 from senders.api.errors import ApiError, detail
-from senders.publication import ReceivedPart
+from senders.publication.attachments import ReceivedPart
 
 MESSAGE_PART = "messageToPublish"
 READ_CHUNK = 64 * 1024

@@ -15,11 +15,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from messages import services as message_services
+from messages.services import incidents as message_incidents
+from messages.services import replies as message_replies
 from senders import selectors
+from senders.api.base import SenderAPIView, paging
 from senders.api.docs import PAGING, errors
 from senders.api.errors import ApiError
-from senders.api.views import SenderAPIView, _paging
 
 REPLY_SCHEMA = {
     "type": "object",
@@ -104,8 +105,8 @@ def render_reply(reply) -> dict:
         "attachment": None,
     }
     try:
-        content = message_services.verified_reply(reply, detected_by="api")
-    except message_services.IntegrityFailure:
+        content = message_replies.verified_reply(reply, detected_by="api")
+    except message_incidents.IntegrityFailure:
         out["integrityFailure"] = True
         return out
     out["text"] = content.text
@@ -141,7 +142,7 @@ class RepliesView(SenderAPIView):
         examples=[OpenApiExample("A reply with a PDF", value=REPLIES_EXAMPLE, response_only=True)],
     )
     def get(self, request):
-        page, size = _paging(request)
+        page, size = paging(request)
         replies = selectors.organisation_replies(self.principal.organisation)
         total = replies.count()
         rows = list(replies[(page - 1) * size : page * size])
@@ -176,13 +177,13 @@ class ReplyAttachmentView(SenderAPIView):
         # Decrypt and check completely before sending a byte: a damaged file is withheld whole.
         spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)
         try:
-            for chunk in message_services.open_reply_attachment(reply, detected_by="api"):
+            for chunk in message_replies.open_reply_attachment(reply, detected_by="api"):
                 spool.write(chunk)
-        except message_services.IntegrityFailure as exc:
+        except message_incidents.IntegrityFailure as exc:
             spool.close()
             raise ApiError(409, "the reply failed its integrity checks; operators have been alerted") from exc
         spool.seek(0)
-        content = message_services.verified_reply(reply, detected_by="api")
+        content = message_replies.verified_reply(reply, detected_by="api")
         response = FileResponse(
             spool,
             as_attachment=True,

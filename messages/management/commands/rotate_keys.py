@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from messages import crypto, integrity, sealing
+from messages import crypto, integrity, signing
 
 OPERATOR_PROCEDURE = """\
 Key-encryption keys come from EBOX_KEK / EBOX_KEK_FILE: this command cannot change them.
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             self.stdout.write(crypto.generate_kek_line())
             return
         if seal:
-            kid = sealing.generate_seal_key()
+            kid = signing.generate_seal_key()
             self.stdout.write(f"new current seal key {kid}; earlier public keys stay in /.well-known/jwks.json")
         if not rewrap_only:
             if crypto.uses_development_keys():

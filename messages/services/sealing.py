@@ -1,0 +1,254 @@
+"""Sealing messages: `seal_messages` signs what is `accepted` and makes it available (`sealed`).
+
+Publishing dispatches sealing after commit (`dispatch_sealing`, a Celery task by name,
+coalesced per process); beat re-dispatches what a lost task left `accepted`
+(`redispatch_pending`). The seal document and the signature itself are `messages.signing`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable
+
+import psycopg
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ebox.dispatch import CoalescingDispatcher, send_task
+from messages import crypto, signing
+from messages.models import Attachment, Message, MessageContent
+from messages.notifications.owing import dispatch_sending, new_mail_parameters, owe_new_mail_later, owing_statement
+from messages.services.incidents import record_incident
+from messages.services.reading import MessageText, decrypt_fields
+from senders.models import Organisation, SenderApplication
+
+logger = logging.getLogger(__name__)
+
+
+# Ids per sealing task: large enough that a task's first read and last write, which cannot
+# overlap with signing (see seal_messages), are a small part of it (bench/seal.py).
+SEAL_BATCH = 1000
+
+
+def dispatch_sealing(message_ids: list[uuid.UUID]) -> None:
+    """Queue sealing after commit. If the broker is down the rows stay `accepted` and beat retries.
+
+    With EBOX_SEAL_DISPATCH_SECONDS > 0 the ids join this process's next sealing task
+    (ebox.dispatch) instead of costing a broker round trip per publication.
+    """
+    if settings.EBOX_SEAL_DISPATCH_SECONDS > 0 and not settings.CELERY_TASK_ALWAYS_EAGER:
+        _dispatcher.add(message_ids)
+    else:
+        _send_sealing(message_ids)
+
+
+def _send_sealing(message_ids: list) -> None:
+    for start in range(0, len(message_ids), SEAL_BATCH):
+        chunk = [str(i) for i in message_ids[start : start + SEAL_BATCH]]
+        try:
+            send_task("mailbox.seal_messages", chunk)
+        except Exception:  # noqa: BLE001 - kombu raises many kinds; PostgreSQL keeps the work
+            logger.warning("broker unavailable: %d message(s) will be sealed by the re-dispatch job", len(chunk))
+            return
+
+
+_dispatcher = CoalescingDispatcher(
+    "seal-dispatch", _send_sealing, lambda: settings.EBOX_SEAL_DISPATCH_SECONDS, batch=SEAL_BATCH
+)
+
+
+# `reading.sealed_timestamp` computed by PostgreSQL, so that the sealer neither builds datetimes nor formats them.
+_SQL_TIMESTAMP = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
+_SEAL_SELECT = f"""
+    SELECT m.id::text, m.content_id::text, o.enterprise_number, a.application_id, m.recipient_type, m.recipient_id,
+           to_char(m.received_at AT TIME ZONE 'UTC', {_SQL_TIMESTAMP}),
+           to_char(m.expires_at AT TIME ZONE 'UTC', {_SQL_TIMESTAMP}), m.registered_mail,
+           (SELECT string_agg(concat_ws(chr(31), t.id, t.sha256, t.media_type, t.size), chr(30) ORDER BY t.position)
+            FROM {Attachment._meta.db_table} t WHERE t.content_id = m.content_id),
+           c.kek_id, c.wrapped_key, c.subject_ct, c.body_ct, c.payment_ct, c.business_ct
+    FROM {Message._meta.db_table} m
+    JOIN {MessageContent._meta.db_table} c ON c.id = m.content_id
+    JOIN {Organisation._meta.db_table} o ON o.id = m.sender_organisation_id
+    JOIN {SenderApplication._meta.db_table} a ON a.id = m.sender_application_id
+    WHERE m.id = ANY(%b::uuid[]) AND m.status = %s
+"""  # noqa: S608 - table names from our models, values are parameters
+# One statement writes the seals and records the notification e-mails this makes owed (the
+# seal time is on the message; no separate event row). It returns (sealed, e-mails touched,
+# citizens whose window was already claimed): see messages.notifications.owing.
+_SEAL_WRITE = owing_statement(
+    f"""
+    UPDATE {Message._meta.db_table} AS m
+    SET seal = v.seal, seal_key_id = %(kid)s, status = %(sealed)s, sealed_at = %(now)s
+    FROM unnest(%(ids)b::uuid[], %(seals)b::bytea[]) AS v(id, seal)
+    WHERE m.id = v.id AND m.status = %(accepted)s
+    RETURNING m.citizen_id, m.sender_organisation_id AS organisation_id, m.registered_mail AS registered,
+              NULL::text AS reason, m.id AS message_id"""  # noqa: S608 - table names from our models
+)
+
+
+def _attachment_digests(packed: str | None) -> list[dict]:
+    """Attachment digests as _SEAL_SELECT packs them: one text, records and fields split by ASCII
+    record and unit separators (far cheaper for the driver to load than arrays of arrays)."""
+    if not packed:
+        return []
+    return [
+        {"attachmentId": a_id, "sha256": sha256, "mediaType": media_type, "size": int(size)}
+        for a_id, sha256, media_type, size in (item.split("\x1f") for item in packed.split("\x1e"))
+    ]
+
+
+SEAL_CHUNK = 50
+
+
+def seal_messages(message_ids: Iterable[uuid.UUID | str]) -> int:
+    """Seal the given messages that are still `accepted`; return how many were sealed.
+
+    Idempotent without locking rows while signing: the write is conditional (`status =
+    'accepted'`), so when two sealers meet on a message (a task and the re-dispatch job),
+    the second waits for the first's commit, finds the message sealed and writes nothing.
+
+    Written for throughput (bench/seal.py). The ids are handled in chunks over one connection
+    in pipeline mode: PostgreSQL reads the chunk after next and writes the previous chunk's
+    seals while this process decrypts and signs the current one, so the database's work and
+    ours overlap instead of taking turns. Rows and attachment digests come as binary tuples,
+    ids and times already in the text form the seal signs; content shared by linked messages
+    is decrypted once; the canonical form comes from the C JSON encoder.
+
+    The transaction commits without waiting for its WAL flush (`synchronous_commit = off`):
+    a seal lost in a crash leaves its message `accepted`, and beat seals it again (Ed25519
+    signatures are deterministic, so the seal is the same). Anything that depends on the seal
+    later, an e-mail sent or a reading recorded, commits durably, which flushes this first.
+    """
+    ids = [str(i) for i in message_ids]
+    chunks = [ids[i : i + SEAL_CHUNK] for i in range(0, len(ids), SEAL_CHUNK)]
+    if not chunks:
+        return 0
+    kid, key = signing.current_signing_key()
+    with transaction.atomic():
+        connection.ensure_connection()
+        conn = connection.connection
+        texts: dict[str, MessageText] = {}  # by content id: linked messages share one content
+        attachments: dict[str, list[dict]] = {}
+        with conn.pipeline():
+            conn.execute("SET LOCAL synchronous_commit TO OFF")
+            reads = [_send_seal_read(conn, chunk) for chunk in chunks[:2]]
+            writes = []
+            unreadable: list[tuple[str, str]] = []  # (message id, reason): recorded after the pipeline
+            now = timezone.now()
+            for k in range(len(chunks)):
+                rows = reads[k].fetchall()
+                if k + 2 < len(chunks):
+                    reads.append(_send_seal_read(conn, chunks[k + 2]))
+                sealable, seals = _seal_rows(rows, key, texts, attachments, unreadable)
+                if sealable:
+                    writes.append(_send_seal_write(conn, kid, sealable, seals, now))
+            results = [cursor.fetchone() for cursor in writes]
+        for message_id, reason in unreadable:
+            record_incident(Message.objects.get(pk=message_id), "seal", reason)
+        sealed = sum(result[0] for result in results)
+        owed = sum(result[1] for result in results)
+        if deferred := {citizen for result in results for citizen in result[2]}:
+            owed += owe_new_mail_later(ids, deferred, now)
+        if owed:
+            transaction.on_commit(dispatch_sending)
+        return sealed
+
+
+def _send_seal_read(conn: psycopg.Connection, ids: list[str]) -> psycopg.Cursor:
+    # Binary results: ids and ciphertexts travel as bytes, not as text to parse.
+    cursor = psycopg.Cursor(conn)
+    cursor.execute(_SEAL_SELECT, [ids, Message.Status.ACCEPTED], binary=True, prepare=True)
+    return cursor
+
+
+def _send_seal_write(
+    conn: psycopg.Connection, kid: str, ids: list[str], seals: list[bytes], now: dt.datetime
+) -> psycopg.Cursor:
+    cursor = psycopg.Cursor(conn)
+    cursor.execute(
+        _SEAL_WRITE,
+        {
+            "kid": kid,
+            "sealed": Message.Status.SEALED,
+            "accepted": Message.Status.ACCEPTED,
+            "ids": ids,
+            "seals": seals,
+            **new_mail_parameters(now),
+        },
+        prepare=True,
+    )
+    return cursor
+
+
+def _seal_rows(rows: list[tuple], key, texts: dict, attachments: dict, unreadable: list) -> tuple[list, list]:
+    """(ids, seals) of the rows that decrypt; the others go to `unreadable` with the reason.
+
+    A content damaged between publication and sealing must not hold back the rest of the
+    batch: its message stays `accepted`, unsealed and invisible, with an integrity incident.
+    """
+    ids, seals = [], []
+    for row in rows:
+        try:
+            seals.append(_seal_row(row, key, texts, attachments))
+        except crypto.DecryptionError as exc:
+            unreadable.append((row[0], f"content does not decrypt at sealing: {exc}"))
+            continue
+        ids.append(row[0])
+    return ids, seals
+
+
+def _seal_row(row: tuple, key, texts: dict, attachments: dict) -> bytes:
+    """The seal of one `_SEAL_SELECT` row; `texts` and `attachments` cache content shared by linked messages."""
+    (
+        message_id,
+        content_id,
+        organisation,
+        application,
+        recipient_type,
+        recipient_id,
+        received_at,
+        expires_at,
+        registered_mail,
+        attachment_rows,
+        *ciphertexts,
+    ) = row
+    text = texts.get(content_id)
+    if text is None:
+        text = texts[content_id] = decrypt_fields(content_id, *ciphertexts)
+        attachments[content_id] = _attachment_digests(attachment_rows)
+    document = signing.seal_document(
+        message_id=message_id,
+        sender_organisation=organisation,
+        sender_application=application,
+        recipient_type=recipient_type,
+        recipient_id=recipient_id,
+        received_at=received_at,
+        expires_at=expires_at,
+        registered_mail=registered_mail,
+        subject=text.subject,
+        body=text.body,
+        payment_data=text.payment_data,
+        business_data=text.business_data,
+        attachments=attachments[content_id],
+    )
+    return key.sign(signing.canonical(document))
+
+
+def redispatch_pending(older_than: dt.timedelta | None = None, limit: int = 50_000) -> int:
+    """Seal what a lost task or a broker outage left `accepted`. Run by beat; PostgreSQL is the record.
+
+    Messages whose content failed to decrypt at sealing (an open integrity incident) wait for an operator.
+    """
+    cutoff = timezone.now() - (older_than if older_than is not None else settings.EBOX_REDISPATCH_AFTER)
+    ids = list(
+        Message.objects.filter(status=Message.Status.ACCEPTED, received_at__lte=cutoff, integrity_failed_at=None)
+        .order_by("received_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    sealed = 0
+    for start in range(0, len(ids), SEAL_BATCH):
+        sealed += seal_messages(ids[start : start + SEAL_BATCH])
+    return sealed

@@ -1,0 +1,98 @@
+"""The sender API's searches: `/searchMessageStatus` (an organisation's messages) and
+`/eboxPreferences/search` (whether recipients read eBox, and the channel to use)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework.response import Response
+
+from citizens.selectors import channel_for
+from senders import selectors
+from senders.api import docs
+from senders.api.base import SenderAPIView, json_array, timestamp
+from senders.api.errors import ApiError, detail
+from senders.publication.fields import parse_recipient
+
+
+class SearchMessageStatusView(SenderAPIView):
+    required_scope = "status"
+
+    @docs.search_message_status
+    def post(self, request):
+        items = json_array(request.data, "messagesStatusRequest", settings.EBOX_SEARCH_MAX_ITEMS)
+        errors, ids = [], []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("messageId"), str):
+                errors.append(detail(f"[{i}].messageId", "missing", "missing"))
+            else:
+                ids.append(item["messageId"])
+        if errors:
+            raise ApiError(400, "invalid data", errors)
+        found = selectors.organisation_messages(self.principal.organisation, ids)
+        if not found:
+            raise ApiError(404, "no message of this organisation has these ids")
+        out = []
+        for message_id in dict.fromkeys(ids):
+            message = found.get(message_id) or found.get(message_id.lower())
+            if message is None:
+                continue
+            out.append(
+                {
+                    "messageId": str(message.id),
+                    "eboxId": {"eboxType": message.recipient_type, "eboxIdValue": message.recipient_id},
+                    "expirationDate": timestamp(message.expires_at),
+                    "readStatus": message.read_at is not None,
+                    "visible": message.hidden_at is None,
+                    "status": message.status,
+                    "channel": message.channel,
+                }
+            )
+        return Response(out, status=201)
+
+
+class EboxPreferencesSearchView(SenderAPIView):
+    required_scope = "preferences"
+
+    @docs.ebox_preferences
+    def post(self, request):
+        data = request.data
+        if not isinstance(data, dict):
+            raise ApiError(400, "body must be an EboxIdSameTypeList object", [detail("body", "must be an object")])
+        ebox_type = str(data.get("eboxType", "")).lower()
+        if ebox_type not in ("citizen", "enterprise"):
+            raise ApiError(
+                400, "eboxType must be CITIZEN or ENTERPRISE", [detail("eboxType", "must be CITIZEN or ENTERPRISE")]
+            )
+        values = json_array(data.get("eboxIdValueList"), "eboxIdValueList", settings.EBOX_SEARCH_MAX_ITEMS)
+        errors, numbers = [], []
+        for i, value in enumerate(values):
+            parsed = parse_recipient({"eboxType": ebox_type, "eboxIdValue": value}, f"eboxIdValueList[{i}]", errors)
+            if parsed:
+                numbers.append(parsed[1])
+        if errors:
+            raise ApiError(400, "invalid data", [{**e, "ref": e["ref"].removesuffix(".eboxIdValue")} for e in errors])
+        organisation = self.principal.organisation
+        out = []
+        if ebox_type == "citizen":
+            citizens = selectors.citizens_by_number(numbers)
+            for number in dict.fromkeys(numbers):
+                citizen = citizens.get(number)
+                out.append(
+                    {
+                        "eboxId": {"eboxType": "CITIZEN", "eboxIdValue": number},
+                        "exclusivelyEbox": bool(citizen and citizen.is_activated),
+                        **(
+                            {"lastConnectionDate": timestamp(citizen.last_connection_at)}
+                            if citizen and citizen.last_connection_at
+                            else {}
+                        ),
+                        "channel": channel_for(citizen, organisation),
+                    }
+                )
+        else:
+            # Enterprises read eBox Enterprise; publication gives them the digital channel.
+            out = [
+                {"eboxId": {"eboxType": "ENTERPRISE", "eboxIdValue": n}, "exclusivelyEbox": True, "channel": "digital"}
+                for n in dict.fromkeys(numbers)
+            ]
+        return Response(out, status=200)

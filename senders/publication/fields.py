@@ -1,0 +1,154 @@
+"""The fields of a `messageToPublish`: texts per language, booleans, the recipient, payment and business data.
+
+Each check appends one detail per faulty field to `errors` (nothing is raised until the whole
+publication is checked, see senders.publication.new_message); `PublicationError` carries them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
+from stdnum import iban as stdnum_iban
+from stdnum.exceptions import ValidationError as StdnumError
+
+from ebox.i18n import CONTENT_LANGUAGES
+from ebox.identifiers import normalise_enterprise_number, normalise_national_number
+from messages.models import Message
+
+MAX_TEXT = 100_000  # characters per language of a body; subjects are shorter
+MAX_SUBJECT = 500
+MAX_IDEMPOTENCY_KEY = 200
+
+
+class PublicationError(Exception):
+    """Invalid publication: `status` (400, 404, 413) and one detail per faulty field."""
+
+    def __init__(self, details: list[dict], status: int = 400, message: str | None = None):
+        self.details = details
+        self.status = status
+        self.message = message or "; ".join(f"{d['ref']}: {d['message']}" for d in details)
+        super().__init__(self.message)
+
+
+def detail(ref: str, message: str, kind: str = "invalid") -> dict:
+    return {"kind": kind, "ref": ref, "message": str(message)}
+
+
+def translated(value, ref: str, errors: list[dict], *, required: bool, max_length: int) -> dict[str, str] | None:
+    if value is None:
+        if required:
+            errors.append(detail(ref, "missing: give it in at least one of nl, fr, de, en", "missing"))
+        return None
+    if not isinstance(value, dict):
+        errors.append(detail(ref, 'must be an object like {"fr": "…", "nl": "…"}'))
+        return None
+    unknown = sorted(set(value) - set(CONTENT_LANGUAGES))
+    if unknown:
+        errors.append(detail(ref, f"unknown language(s) {', '.join(unknown)}: use nl, fr, de, en"))
+        return None
+    out = {}
+    for language, text in value.items():
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            errors.append(detail(f"{ref}.{language}", "must be a string"))
+            continue
+        if len(text) > max_length:
+            errors.append(detail(f"{ref}.{language}", f"longer than {max_length} characters"))
+            continue
+        if text.strip():
+            out[language] = text
+    if not out and required:
+        errors.append(detail(ref, "empty: give it in at least one of nl, fr, de, en", "missing"))
+        return None
+    return out or None
+
+
+def boolean(data: dict, key: str, errors: list[dict], default: bool = False) -> bool:
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        errors.append(detail(key, "must be true or false"))
+        return default
+    return value
+
+
+def parse_recipient(value, ref: str, errors: list[dict]) -> tuple[str, str] | None:
+    """An EboxId → (recipient type, compact number), or None with a detail added."""
+    if not isinstance(value, dict):
+        errors.append(detail(ref, 'missing or not an object like {"eboxType": "citizen", "eboxIdValue": "…"}'))
+        return None
+    ebox_type = str(value.get("eboxType", "")).lower()
+    number = value.get("eboxIdValue")
+    if ebox_type not in (Message.RecipientType.CITIZEN, Message.RecipientType.ENTERPRISE):
+        errors.append(detail(f"{ref}.eboxType", "must be citizen or enterprise"))
+        return None
+    if not isinstance(number, str) or not number:
+        errors.append(detail(f"{ref}.eboxIdValue", "missing", "missing"))
+        return None
+    try:
+        if ebox_type == Message.RecipientType.CITIZEN:
+            return ebox_type, normalise_national_number(number)
+        return ebox_type, normalise_enterprise_number(number)
+    except ValidationError as exc:
+        errors.append(detail(f"{ref}.eboxIdValue", exc.messages[0]))
+        return None
+
+
+def payment_data(value, errors: list[dict]) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.append(detail("paymentData", "must be an object"))
+        return None
+    for key in ("paymentDataId", "amount", "vatAmount", "currency", "dueDate", "iban"):
+        if value.get(key) in (None, ""):
+            errors.append(detail(f"paymentData.{key}", "missing", "missing"))
+    for key in ("amount", "vatAmount"):
+        amount = value.get(key)
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0):
+            errors.append(detail(f"paymentData.{key}", "must be a number ≥ 0"))
+    currency = value.get("currency")
+    if currency is not None and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
+        errors.append(detail("paymentData.currency", "must be an ISO 4217 code such as EUR"))
+    due = value.get("dueDate")
+    if due is not None and (not isinstance(due, str) or not _parse_date_or_datetime(due)):
+        errors.append(detail("paymentData.dueDate", "must be a date or date-time (ISO 8601)"))
+    iban = value.get("iban")
+    if iban is not None:
+        try:
+            stdnum_iban.validate(str(iban))
+        except StdnumError as exc:
+            errors.append(detail("paymentData.iban", f"not a valid IBAN: {exc.message}"))
+    return value
+
+
+def _parse_date_or_datetime(value: str) -> bool:
+    try:
+        if parse_datetime(value):
+            return True
+        dt.date.fromisoformat(value[:10])
+        return len(value) == 10
+    except ValueError:
+        return False
+
+
+def business_data(value, errors: list[dict]) -> list | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        errors.append(detail("businessDataList", "must be an array"))
+        return None
+    for i, item in enumerate(value):
+        ref = f"businessDataList[{i}]"
+        if not isinstance(item, dict):
+            errors.append(detail(ref, "must be an object"))
+            continue
+        if not isinstance(item.get("key"), str) or not item.get("key"):
+            errors.append(detail(f"{ref}.key", "missing", "missing"))
+        if not isinstance(item.get("values"), list):
+            errors.append(detail(f"{ref}.values", "missing or not an array", "missing"))
+    return value or None
