@@ -5,7 +5,6 @@ Views validate input with forms and call services; reading goes through selector
 
 from __future__ import annotations
 
-import base64
 import tempfile
 from decimal import Decimal, InvalidOperation
 
@@ -152,7 +151,9 @@ def _payment(payment: dict | None, organisation_name: str) -> dict | None:
             qr = segno.helpers.make_epc_qr(
                 name=organisation_name[:70], iban=iban, amount=amount, bic=payment.get("bic") or None, **kwargs
             )
-            shown["qr_svg_data"] = base64.b64encode(qr.svg_inline(scale=4, border=4, omitsize=False).encode()).decode()
+            # A data URI of a standalone SVG (with its xmlns: without it the image has no size).
+            shown["qr_src"] = qr.svg_data_uri(scale=4, border=4)
+            shown["qr_size"] = qr.symbol_size(scale=4, border=4)[0]
         except ValueError:  # a value the EPC format refuses: the data is shown without a code
             pass
     shown["iban_display"] = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
