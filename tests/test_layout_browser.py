@@ -58,7 +58,8 @@ def set_language(context, live_server, language: str) -> None:
 
 
 def assert_fits(page, width: int) -> None:
-    """No sideways scrolling, and no element sticking out of the viewport."""
+    """No sideways scrolling, and no element sticking out of the viewport (with every <details> open)."""
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     culprits = page.evaluate(
         """w => [...document.querySelectorAll('body *')]
@@ -99,15 +100,15 @@ def test_every_page_fits_renders_and_is_accessible_at_each_width(live_server, br
                 page.wait_for_load_state("load")
                 assert_fits(page, width)
                 assert_images_render(page)
-                assert page.locator(".header-user").inner_text() == "Marie Dubois-Van den Berghe"
+                assert page.locator(".header-user").inner_text().endswith("Marie Dubois-Van den Berghe")
                 if language == "fr":
                     assert_accessible(page)
                     assert_sound_html(page.content())
-        # The header takes little of the first screen; on a phone its menu is behind a button.
+        # The header takes little of the first screen; on a phone or tablet its menu is behind a button.
         page.goto(live_server.url + "/inbox/")
         header = page.locator(".site-header").bounding_box()
         toggle = page.locator(".menu-toggle")
-        if width < 768:
+        if width < 1024:  # phones and tablets
             assert header["height"] <= 80, header
             assert toggle.is_visible() and not page.locator("#site-menu").is_visible()
             toggle.click()
