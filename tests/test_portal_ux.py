@@ -18,7 +18,7 @@ def test_due_dates_from_the_api_are_localised(client, logged_in, publish, langua
             "amount": 12.5,
             "currency": "EUR",
             "dueDate": "2026-12-31T00:00:00+01:00",
-            "iban": "BE68539007547034",
+            "iban": "BE71096123456769",
         },
     )
     client.cookies["ebox_language"] = language
