@@ -168,7 +168,7 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
     # Log out: the portal session and the IdP session end.
     page.click("form.logout button")
     page.wait_for_url(live_server.url + "/logged-out/")
-    assert page.locator("h1").inner_text() == "Vous êtes déconnecté"
+    assert page.locator("h1").inner_text() == "U bent afgemeld"  # in the language chosen above
     assert page.locator(".header-user").count() == 0
     check_page(page)
     page.goto(live_server.url + "/inbox/")
