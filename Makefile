@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format schema migrations-check install system-packages clean
+.PHONY: run test test-fast screenshots lint format schema migrations-check install system-packages clean
 
 $(STAMP): pyproject.toml package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not browser"
+
+# Every portal and public page, four languages × 320/768/1280 px, under .data/screenshots/ (Chromium).
+screenshots: $(STAMP)
+	EBOX_SCREENSHOTS=$(CURDIR)/.data/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/test_screenshots.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,7 @@
 """Citizens in the admin: identity and activation state only."""
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext
@@ -14,6 +16,7 @@ class ActivationChangeInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["kind", "at", "actor", "detail"]
+    template = "admin/ebox/tabular_without_object_names.html"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -23,9 +26,15 @@ class ActivationChangeInline(admin.TabularInline):
 class CitizenAdmin(admin.ModelAdmin):
     list_display = ["__str__", "preferred_language", "activated_at", "email_verified_at", "last_connection_at"]
     list_filter = ["preferred_language"]
-    search_fields = ["national_number"]
+    search_fields = ["=national_number"]
+    search_help_text = _("National register or BIS number, with or without its dots and dash.")
     readonly_fields = ["activated_at", "email_verified_at", "last_connection_at", "created_at", "user"]
     inlines = [ActivationChangeInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # "85.07.30-033.28" as printed on the eID card finds the same citizen as "85073003328".
+        digits = re.sub(r"[\s.\-]", "", search_term)
+        return super().get_search_results(request, queryset, digits if digits.isdigit() else search_term)
 
 
 @admin.register(AccessLogEntry)

@@ -39,8 +39,14 @@ class CitizenOIDCBackend(OIDCAuthenticationBackend):
 
 
 def provider_logout_url(request) -> str:
-    """The IdP's end-session endpoint (RP-initiated logout), coming back to the portal's home page."""
-    params = {"post_logout_redirect_uri": request.build_absolute_uri("/"), "client_id": settings.OIDC_RP_CLIENT_ID}
+    """The IdP's end-session endpoint (RP-initiated logout), coming back to the portal's "logged out" page.
+
+    The IdP must know that page as a post-logout redirect URI (PUBLIC_URL + /logged-out/).
+    """
+    params = {
+        "post_logout_redirect_uri": request.build_absolute_uri(settings.LOGOUT_REDIRECT_URL),
+        "client_id": settings.OIDC_RP_CLIENT_ID,
+    }
     id_token = request.session.get("oidc_id_token")
     if id_token:
         params["id_token_hint"] = id_token

@@ -23,4 +23,5 @@ urlpatterns = [
     path("verify-email/<str:token>/", views.verify_email, name="verify_email"),
     path("settings/", views.settings_page, name="settings"),
     path("language/", views.set_language, name="set_language"),
+    path("logged-out/", views.logged_out, name="logged_out"),
 ]

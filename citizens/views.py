@@ -5,7 +5,7 @@ Views validate input with forms and call services; reading goes through selector
 
 from __future__ import annotations
 
-import base64
+import datetime as dt
 import tempfile
 from decimal import Decimal, InvalidOperation
 
@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -123,6 +124,14 @@ def inbox(request):
 # --- One message ----------------------------------------------------------------
 
 
+def _due_date(value) -> dt.date | None:
+    """The spec's dueDate, a date or a date-time (ISO 8601), as the date it names (shown localised)."""
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
 def _payment(payment: dict | None, organisation_name: str) -> dict | None:
     """Payment data for display, with an EPC069-12 (SEPA) QR code when it is a euro transfer."""
     if not payment:
@@ -135,7 +144,7 @@ def _payment(payment: dict | None, organisation_name: str) -> dict | None:
     reference_text = reference.get("structured") or reference.get("free") or ""
     if not reference_text:  # the spec leaves the object open: show whatever text it carries
         reference_text = " ".join(str(v) for v in reference.values() if isinstance(v, str | int))
-    shown = dict(payment, reference_text=reference_text)
+    shown = dict(payment, reference_text=reference_text, due_date=_due_date(payment.get("dueDate")))
     try:
         amount = Decimal(str(payment.get("amount")))
     except (InvalidOperation, TypeError):
@@ -152,7 +161,9 @@ def _payment(payment: dict | None, organisation_name: str) -> dict | None:
             qr = segno.helpers.make_epc_qr(
                 name=organisation_name[:70], iban=iban, amount=amount, bic=payment.get("bic") or None, **kwargs
             )
-            shown["qr_svg_data"] = base64.b64encode(qr.svg_inline(scale=4, border=4, omitsize=False).encode()).decode()
+            # A data URI of a standalone SVG (with its xmlns: without it the image has no size).
+            shown["qr_src"] = qr.svg_data_uri(scale=4, border=4)
+            shown["qr_size"] = qr.symbol_size(scale=4, border=4)[0]
         except ValueError:  # a value the EPC format refuses: the data is shown without a code
             pass
     shown["iban_display"] = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
@@ -181,6 +192,27 @@ def _business_data(items: list | None, language: str) -> list[tuple[str, str]]:
 def message_detail(request, message_id):
     citizen = _citizen(request)
     message = _message_or_404(citizen, message_id)
+    return _message_page(request, citizen, message)
+
+
+def _shown_replies(message: Message, citizen: Citizen) -> list[dict]:
+    """The citizen's replies with their text (decrypted, seal checked), oldest first."""
+    shown = []
+    for reply in (
+        message.replies.filter(citizen=citizen)
+        .select_related("citizen", "message", "sender_organisation")
+        .order_by("created_at")
+    ):
+        try:
+            text = replies.verified_reply(reply)
+        except incidents.IntegrityFailure:
+            text = None
+        shown.append({"reply": reply, "text": text})
+    return shown
+
+
+def _message_page(request, citizen: Citizen, message: Message, reply_form: ReplyForm | None = None):
+    """The message page; after a refused reply, the same page with the typed text and its errors."""
     language = request.LANGUAGE_CODE
     context = {"message": message, "citizen": citizen, "integrity_failed": False}
     organisation_name = message.sender_organisation.name(language)
@@ -191,11 +223,12 @@ def message_detail(request, message_id):
         return render(request, "citizens/message.html", context, status=200)
     attachments = list(message.content.attachments.all())
     main_attachment = next((a for a in attachments if a.main_content), None)
-    with transaction.atomic():
-        services.log_access(citizen, message, AccessLogEntry.Action.OPENED)
-        # The body is the main content when the sender says so or when no attachment is.
-        if message.body_main_content or main_attachment is None:
-            reading.mark_read(message, actor="citizen")
+    if reply_form is None:  # a refused reply shows the page again: not a new opening
+        with transaction.atomic():
+            services.log_access(citizen, message, AccessLogEntry.Action.OPENED)
+            # The body is the main content when the sender says so or when no attachment is.
+            if message.body_main_content or main_attachment is None:
+                reading.mark_read(message, actor="citizen")
     subject_language = pick_language([k for k, v in text.subject.items() if v], language)
     body_language = pick_language([k for k, v in (text.body or {}).items() if v], language) if text.body else None
     context.update(
@@ -210,8 +243,8 @@ def message_detail(request, message_id):
             "main_attachment": main_attachment,
             "payment": _payment(text.payment_data, organisation_name),
             "business_data": _business_data(text.business_data, language),
-            "reply_form": ReplyForm() if message.reply_authorized else None,
-            "replies": list(message.replies.filter(citizen=citizen).order_by("created_at")),
+            "reply_form": (reply_form or ReplyForm()) if message.reply_authorized else None,
+            "replies": _shown_replies(message, citizen),
         }
     )
     return render(request, "citizens/message.html", context)
@@ -235,12 +268,14 @@ def attachment_download(request, message_id, attachment_id):
         spool.close()
         return render(request, "citizens/integrity_failed.html", {"message": message}, status=409)
     spool.seek(0)
+    inline = request.GET.get("inline") == "1" and attachment.media_type == "application/pdf"
     with transaction.atomic():
-        services.log_access(citizen, message, AccessLogEntry.Action.DOWNLOADED)
+        # Shown inside the message page (already logged as opened) is not a download.
+        if not inline:
+            services.log_access(citizen, message, AccessLogEntry.Action.DOWNLOADED)
         if attachment.main_content:
             reading.mark_read(message, actor="citizen")
     file_name = reading.attachment_meta(message, attachment).get("fileName") or f"{attachment.id}"
-    inline = request.GET.get("inline") == "1" and attachment.media_type == "application/pdf"
     response = FileResponse(spool, as_attachment=not inline, filename=file_name, content_type=attachment.media_type)
     response["Cache-Control"] = "private, no-store"
     return response
@@ -269,11 +304,8 @@ def message_reply(request, message_id):
     if not message.reply_authorized:
         raise Http404(_("This message does not accept replies."))
     form = ReplyForm(request.POST, request.FILES)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                notices.error(request, error)
-        return redirect(reverse("citizens:message", args=[message.pk]) + "#reply")
+    if not form.is_valid():  # the page again, with what was typed and each error at its field
+        return _message_page(request, citizen, message, reply_form=form)
     upload = form.cleaned_data["attachment"]
     attachment = None
     if upload is not None:
@@ -325,7 +357,10 @@ def activate(request):
                     citizen, email=form.cleaned_data["email"], language=form.cleaned_data["language"]
                 )
                 services.request_email_verification(citizen)
-            notices.success(request, _("Your eBox is activated. Check your mailbox to confirm your e-mail address."))
+            with translation.override(citizen.preferred_language):
+                notices.success(
+                    request, _("Your eBox is activated. Check your mailbox to confirm your e-mail address.")
+                )
             response = redirect(_safe_next(request) or "citizens:activate")
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, citizen.preferred_language, samesite="Lax")
             return response
@@ -386,7 +421,9 @@ def settings_page(request):
         if form.is_valid():
             with transaction.atomic():
                 citizen = services.update_settings(citizen, **form.cleaned_data)
-            notices.success(request, _("Your settings are saved."))
+            # Said in the language just chosen, as the next page will be.
+            with translation.override(citizen.preferred_language):
+                notices.success(request, _("Your settings are saved."))
             response = redirect("citizens:settings")
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, citizen.preferred_language, samesite="Lax")
             return response
@@ -412,6 +449,14 @@ def settings_page(request):
             "notification_problem": citizens_notification_problem(citizen),  # the e-mail field is below
         },
     )
+
+
+@require_GET
+def logged_out(request):
+    """Where the identity provider sends the citizen back after logging out (GOV.UK's "signed out" page)."""
+    if request.user.is_authenticated:  # came here by hand while logged in
+        return redirect("citizens:inbox")
+    return render(request, "citizens/logged_out.html")
 
 
 @require_POST

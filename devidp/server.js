@@ -22,7 +22,7 @@ const provider = new Provider(issuer, {
     client_id: env.OIDC_RP_CLIENT_ID || 'ebox-portal',
     client_secret: env.OIDC_RP_CLIENT_SECRET || 'development-only-not-a-secret',
     redirect_uris: portals.map((p) => `${p}/oidc/callback/`),
-    post_logout_redirect_uris: portals.map((p) => `${p}/`),
+    post_logout_redirect_uris: portals.flatMap((p) => [`${p}/`, `${p}/logged-out/`]),
     client_name: 'eBox',
   }],
   async findAccount(ctx, id) {

@@ -186,7 +186,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "/oidc/authenticate/"
 LOGIN_REDIRECT_URL = "/inbox/"
-LOGOUT_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/logged-out/"
 SESSION_COOKIE_NAME = env.str("SESSION_COOKIE_NAME", default="ebox_sessionid")
 CSRF_COOKIE_NAME = env.str("CSRF_COOKIE_NAME", default="ebox_csrftoken")
 SESSION_COOKIE_HTTPONLY = True
@@ -279,6 +279,8 @@ SPECTACULAR_SETTINGS = {
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("nl", "Nederlands"), ("de", "Deutsch"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Belgian English dates ("30 November 2026"); fr, nl and de use Django's formats.
+FORMAT_MODULE_PATH = ["ebox.formats"]
 LANGUAGE_COOKIE_NAME = "ebox_language"
 USE_I18N = True
 TIME_ZONE = "Europe/Brussels"
@@ -301,6 +303,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the root (favicon.ico), served as they are.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 WHITENOISE_AUTOREFRESH = DEBUG
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # larger uploads stream to a temporary file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

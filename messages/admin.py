@@ -1,5 +1,8 @@
 """Messages in the admin: metadata only. Content fields are never listed, shown or editable."""
 
+import re
+import uuid
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -8,12 +11,21 @@ from messages.models import EmailNotification, IntegrityIncident, Message, Messa
 from messages.notifications import recovery
 
 
+def recipient_ids(term: str) -> list[str]:
+    """A national register, BIS or enterprise number as typed ("85.07.30-033.28", "0123.456.789")."""
+    digits = re.sub(r"[\s.\-/]", "", term)
+    if digits.upper().startswith("BE"):
+        digits = digits[2:]
+    return [digits] if digits.isdigit() else [term]
+
+
 class MessageEventInline(admin.TabularInline):
     model = MessageEvent
     fields = ["kind", "at", "actor"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+    template = "admin/ebox/tabular_without_object_names.html"  # not "MessageEvent object (1420)"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -28,11 +40,14 @@ class MessageAdmin(ReadOnlyAdmin):
         "message_type",
         "recipient_type",
         "channel",
-        "status",
+        "api_status",
         "received_at",
         "read_at",
         "registered_mail",
     ]
+    # Exact lookups only (an index each): a message id, or a recipient's number as printed or typed.
+    search_fields = ["=recipient_id"]
+    search_help_text = _("A message id, or a recipient's national register or enterprise number (any format).")
     list_filter = [
         "status",
         "channel",
@@ -47,7 +62,7 @@ class MessageAdmin(ReadOnlyAdmin):
         "message_type",
         "recipient_type",
         "channel",
-        "status",
+        "api_status",
         "received_at",
         "sealed_at",
         "seal_key_id",
@@ -61,6 +76,21 @@ class MessageAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [MessageEventInline]
     show_full_result_count = False  # no COUNT(*) over millions of rows per page
+
+    @admin.display(description=_("status"), ordering="status")
+    def api_status(self, obj) -> str:
+        """The status as the API names it ("sealed"), so operators and senders speak alike."""
+        return obj.status
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(pk=uuid.UUID(term)), False
+        except ValueError:
+            pass
+        return queryset.filter(recipient_id__in=recipient_ids(term)), False
 
 
 @admin.register(IntegrityIncident)

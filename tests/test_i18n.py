@@ -183,7 +183,7 @@ def test_the_emails_are_in_the_citizens_language(language, db, settings):
         texts[kind + ".html"] = visible_text(rendered.html)
     for name, text in texts.items():
         leftovers = [s for s in english_sentences(language) if s in text]
-        leftovers += [s for s in ("Hello,", "Sent by:", "Read it in your eBox:") if s in text]
+        leftovers += [s for s in ("Hello,", "Sent by:", "Open your eBox:") if s in text]
         assert not leftovers, f"English left in the {name} e-mail in {language}: {leftovers}"
 
 

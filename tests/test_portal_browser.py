@@ -105,7 +105,10 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
     page.get_by_role("link", name=re.compile("Taxe communale 2026")).click()
     assert page.locator("h1").inner_text() == "Taxe communale 2026"
     assert "BE39 6792 0030 0019" in page.content()
-    assert page.locator("figure.qr img").count() == 1
+    qr = page.locator("figure.qr img")
+    assert qr.count() == 1
+    # Rendered, not just present: a broken SVG leaves only its alt text (naturalWidth 0).
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().width > 100")
     assert page.locator("object.pdf").count() == 1
     check_page(page)
     page.wait_for_load_state("networkidle")
@@ -164,7 +167,10 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
 
     # Log out: the portal session and the IdP session end.
     page.click("form.logout button")
-    page.wait_for_url(live_server.url + "/")
+    page.wait_for_url(live_server.url + "/logged-out/")
+    assert page.locator("h1").inner_text() == "U bent afgemeld"  # in the language chosen above
+    assert page.locator(".header-user").count() == 0
+    check_page(page)
     page.goto(live_server.url + "/inbox/")
     assert "/interaction/" in page.url
 

@@ -295,7 +295,7 @@ def test_directory_lists_every_organisation_with_date_and_message_types(client, 
     for name in ("CPAS of Liège", "FPS Finance", "Ville de Gand"):  # Ghent has no English name: French shown
         assert name in html
     assert "Tax assessment" in html and "Reminder" in html
-    assert 'datetime="2018-03-01"' in html and "March 1, 2018" in html
+    assert 'datetime="2018-03-01"' in html and "1 March 2018" in html
     assert directory["finance"].enterprise_number[:4] + "." in html
     assert "<img" not in html  # no logo uploaded
 
