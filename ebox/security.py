@@ -28,6 +28,7 @@ from django.views import View
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import IntrospectTokenView
 from oauthlib.common import Request as OauthlibRequest
+from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,11 @@ class EboxOAuth2Validator(OAuth2Validator):
     def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs):
         if response_type != "code":  # no implicit, no hybrid
             return False
+        if getattr(request, "code_challenge_method", None) == "plain":
+            # DOT refuses it only when the code is issued, after the citizen consented: say so before.
+            raise oauth2_errors.InvalidRequestError(
+                description='PKCE "plain" is not accepted: use S256', request=request
+            )
         return super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
 
 
