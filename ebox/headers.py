@@ -14,8 +14,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import JsonResponse
 
-# Where the portal frames its own answer (route names, see FramingMiddleware).
+# Where the portal frames its own answer (route names, see RoutePolicyMiddleware).
 FRAMED_ROUTES = {"citizens:attachment"}
+# Third-party pages with an inline <style> we do not render ourselves.
+INLINE_STYLE_ROUTES = {"api-docs"}
 
 
 class ResponseHeadersMiddleware:
@@ -32,8 +34,13 @@ class ResponseHeadersMiddleware:
         return response
 
 
-class FramingMiddleware:
-    """Sits inside django-csp's and XFrameOptionsMiddleware, so both see what it decides."""
+class RoutePolicyMiddleware:
+    """The two exceptions to the site-wide policy, by route. Sits inside django-csp's and
+    XFrameOptionsMiddleware, so both see what it decides.
+
+    * the message's inline PDF may be framed by our own page;
+    * the API documentation (Swagger UI, drf-spectacular's split view: its script is a file) keeps
+      the inline <style> of drf-spectacular's template."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -44,6 +51,8 @@ class FramingMiddleware:
         if match is not None and match.view_name in FRAMED_ROUTES:
             response["X-Frame-Options"] = "SAMEORIGIN"
             response._csp_replace = {"frame-ancestors": ["'self'"]}
+        elif match is not None and match.view_name in INLINE_STYLE_ROUTES:
+            response._csp_replace = {"style-src": ["'self'", "'unsafe-inline'"]}
         return response
 
 

@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "ebox.headers.FramingMiddleware",  # inside CSP and X-Frame-Options: the one framed answer
+    "ebox.headers.RoutePolicyMiddleware",  # inside CSP and X-Frame-Options: the framed PDF, the API docs
     # Last, so it sees the final response code and the authenticated user (ebox.audit).
     "ebox.audit.AuditMiddleware",
 ]
@@ -433,7 +433,7 @@ EBOX_DEV_MAIL_VIEW = env.bool("EBOX_DEV_MAIL_VIEW", default=False)
 # --- Security -----------------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# Nothing is framed, except a message's PDF in its own page (ebox.headers.FramingMiddleware).
+# Nothing is framed, except a message's PDF in its own page (ebox.headers.RoutePolicyMiddleware).
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 # Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https" (the proxy must set that header).

@@ -617,3 +617,27 @@ def test_every_url_pattern_answers_every_kind_of_caller_without_5xx_or_leak(
                 assert answer.status_code in (302, 401, 403, 404), (name, path, answer.status_code)
                 assert other.national_number.encode() not in answer.content and b"Sujet" not in answer.content
     assert not problems, "\n".join(problems)
+
+
+def test_no_page_needs_an_inline_script(citizen, publish, admin_user):
+    """Under the CSP (script-src 'self'), an inline <script> would not run: none may be served."""
+    user = citizen_user(citizen)
+    message = publish(citizen.national_number)
+    pages = {
+        None: ["/", "/statistics/", "/organisations/", "/api/v2/docs/", "/admin/login/"],
+        user: ["/inbox/", f"/inbox/{message.pk}/", "/settings/", "/settings/apps/"],
+        admin_user: ["/admin/", "/admin/citizens/citizen/", f"/admin/citizens/citizen/{citizen.pk}/change/"],
+    }
+    for login, paths in pages.items():
+        client = new_client()
+        if login is not None:
+            client.force_login(login)
+        for path in paths:
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            assert "script-src 'self'" in answer["Content-Security-Policy"], path
+            html = answer.content.decode()
+            assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+            assert not re.search(r"\son[a-z]+=\"", html), path
+    init = new_client().get("/api/v2/docs/?script=")
+    assert init.status_code == 200 and "SwaggerUIBundle" in init.content.decode()
