@@ -12,12 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from oauth2_provider.views import AuthorizationView
 
 from citizens import services
 from citizens.models import PartnerGrant
+from ebox.security import safe_next
 
 
 def _citizen(request):
@@ -65,7 +67,8 @@ def revoke_grant(request, grant_id: int):
     grant = get_object_or_404(PartnerGrant, pk=grant_id, citizen=citizen)
     services.revoke_partner_grant(grant)
     flash.success(request, _("%(app)s can no longer access your eBox.") % {"app": grant.partner.display_name()})
-    return redirect(request.POST.get("next") or "partner-grants")
+    # Only to one of our own pages: an attacker's `next` must not turn the portal into a redirector.
+    return redirect(safe_next(request, reverse("partner-grants")))
 
 
 @login_required

@@ -1,7 +1,7 @@
 """The development mail view: the e-mails the local SMTP sink (`manage.py mail_sink`) wrote.
 
 Served only when DEBUG or EBOX_DEV_MAIL_VIEW is true (`make run` sets the latter); a 404 otherwise,
-so a production deployment never exposes it. Files are read from <EBOX_DATA_DIR>/mail/.
+so a production deployment never exposes it; staff only even then. Files are read from <EBOX_DATA_DIR>/mail/.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from functools import wraps
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.urls import path
@@ -24,11 +25,14 @@ _LIMIT = 200
 
 
 def _enabled(view):
+    """404 when disabled; staff only even in development (the e-mails name citizens)."""
+    staff_view = staff_member_required(view)
+
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not (settings.DEBUG or settings.EBOX_DEV_MAIL_VIEW):
             raise Http404("The development mail view is disabled.")
-        return view(request, *args, **kwargs)
+        return staff_view(request, *args, **kwargs)
 
     return wrapper
 

@@ -38,6 +38,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Public base URL of the portal, for links in e-mails and evidence.
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Served over https (production): HSTS, https redirect, Secure cookies, https-only OAuth redirect URIs.
+HTTPS = PUBLIC_URL.startswith("https://")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -52,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mozilla_django_oidc",
+    "csp",
     "senders",
     "citizens",
     "messages.apps.MailboxConfig",
@@ -63,6 +66,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Cache-Control: no-store by default, Secure on every cookie under https (ebox.headers).
+    "ebox.headers.ResponseHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # 429 before any work: OAuth endpoints, admin login, OIDC callback, API (ebox.ratelimit).
+    "ebox.ratelimit.RateLimitMiddleware",
+    "ebox.headers.BearerHeaderOnlyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "ebox.middleware.ApiLanguageMiddleware",
@@ -71,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ebox.headers.RoutePolicyMiddleware",  # inside CSP and X-Frame-Options: the framed PDF, the API docs
     # 503 + Retry-After when PostgreSQL cannot be reached (a restart), instead of a 500.
     "ebox.middleware.DatabaseUnavailableMiddleware",
     # Last, so it sees the final response code and the authenticated user (audit.middleware).
@@ -128,6 +138,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL.replace("redis+socket://", "unix://"),
         "KEY_PREFIX": "ebox",
+        # A Redis outage must cost a request little: rate limits then fail open (ebox.ratelimit).
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
 
@@ -191,8 +203,20 @@ SESSION_COOKIE_NAME = env.str("SESSION_COOKIE_NAME", default="ebox_sessionid")
 CSRF_COOKIE_NAME = env.str("CSRF_COOKIE_NAME", default="ebox_csrftoken")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG and PUBLIC_URL.startswith("https"))
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG and HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    # OAuth client secrets only (random, high entropy): never first, never for people's passwords.
+    "ebox.security.ClientSecretHasher",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -244,7 +268,34 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "ebox.oauth_scopes.ApplicationScopes",
     "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600),
     "ROTATE_REFRESH_TOKEN": True,
+    # A refresh token used twice revokes its whole family (a stolen one is noticed).
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Client secrets: HMAC-SHA256 under EBOX_CLIENT_SECRET_KEY, not a slow password hash (ebox.security).
+    "CLIENT_SECRET_HASHER": "ebox_hmac_sha256",
+    "OAUTH2_VALIDATOR_CLASS": "ebox.security.EboxOAuth2Validator",
+    # RFC 9700: no implicit or password grant, PKCE S256 only, tokens only in the Authorization
+    # header, `iss` in authorization responses, access and refresh tokens stored as SHA-256 only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    # https redirect URIs only, except in development (a partner's http://127.0.0.1 callback).
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.list(
+        "OAUTH_REDIRECT_URI_SCHEMES", default=["https"] if HTTPS or not DEBUG else ["http", "https"]
+    ),
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
 }
+# Key of the HMAC client secrets are stored under; changing it invalidates every client secret.
+EBOX_CLIENT_SECRET_KEY = env.str("EBOX_CLIENT_SECRET_KEY", default="") or _development_secret("client-secret-key")
+# Client ids (resource servers) that may call /o/introspect/; empty: nobody.
+EBOX_INTROSPECTION_CLIENT_IDS = env.list("EBOX_INTROSPECTION_CLIENT_IDS", default=[])
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 
@@ -390,8 +441,47 @@ EBOX_DEV_MAIL_VIEW = env.bool("EBOX_DEV_MAIL_VIEW", default=False)
 # --- Security -----------------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "SAMEORIGIN"  # PDFs are shown inline in the message page
+# Nothing is framed, except a message's PDF in its own page (ebox.headers.RoutePolicyMiddleware).
+X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https" (the proxy must set that header).
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS and not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's health check speaks plain http
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS and not DEBUG else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# Content-Security-Policy (django-csp): no inline script or style, nothing from elsewhere. The PDF
+# <object> of the message page is 'self'; only that PDF may be framed (ebox.headers).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    },
+}
+
+# Rate limits, "count/seconds" (ebox.ratelimit). Failures: answers 4xx (a re-shown admin login form).
+EBOX_RATE_LIMITS = {
+    "oauth_failures_per_client": env.str("EBOX_RATE_OAUTH_FAILURES_PER_CLIENT", default="10/300"),
+    "oauth_failures_per_address": env.str("EBOX_RATE_OAUTH_FAILURES_PER_ADDRESS", default="30/300"),
+    "oauth_requests_per_address": env.str("EBOX_RATE_OAUTH_REQUESTS_PER_ADDRESS", default="300/60"),
+    "admin_failures_per_user": env.str("EBOX_RATE_ADMIN_FAILURES_PER_USER", default="5/900"),
+    "admin_failures_per_address": env.str("EBOX_RATE_ADMIN_FAILURES_PER_ADDRESS", default="20/900"),
+    "oidc_callback_per_address": env.str("EBOX_RATE_OIDC_CALLBACK_PER_ADDRESS", default="30/60"),
+    "api_per_token": env.str("EBOX_RATE_API_PER_TOKEN", default="1200/60"),
+    "api_per_address": env.str("EBOX_RATE_API_PER_ADDRESS", default="3000/60"),
+}
+# The request header that carries the client's address behind a trusted proxy (e.g. HTTP_X_REAL_IP);
+# empty: REMOTE_ADDR. Never set it without a proxy that overwrites the header.
+EBOX_CLIENT_IP_HEADER = env.str("EBOX_CLIENT_IP_HEADER", default="")
 
 LOGGING = {
     "version": 1,

@@ -30,7 +30,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from ebox.settings import *  # noqa: E402,F403
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "ebox.security.ClientSecretHasher"]
 
 # Live-server threads must not keep connections open, or the test database cannot be dropped.
 # A web server a test starts as production runs it (persistent connections) sets its own.

@@ -37,7 +37,9 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(locale="fr-BE", accept_downloads=True)
+    # axe-core is injected as an inline script, which the pages' Content-Security-Policy would block
+    # (tests/test_security.py checks that no page of ours needs one).
+    context = browser.new_context(locale="fr-BE", accept_downloads=True, bypass_csp=True)
     page = context.new_page()
     yield page
     context.close()

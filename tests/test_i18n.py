@@ -193,7 +193,7 @@ def test_every_catalogue_holds_the_same_msgids():
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_development_mail_pages_are_translated(language, db, settings, tmp_path):
+def test_the_development_mail_pages_are_translated(language, db, settings, tmp_path, admin_user):
     settings.DATA_DIR = tmp_path
     settings.EBOX_DEV_MAIL_VIEW = True
     rendered = notification_mail.render(
@@ -204,7 +204,7 @@ def test_the_development_mail_pages_are_translated(language, db, settings, tmp_p
     (tmp_path / "mail").mkdir()
     name = "1-abcdef12.eml"
     (tmp_path / "mail" / name).write_bytes(notification_mail.personalise(rendered, "marie@example.be", 1))
-    client = client_in(language)
+    client = client_in(language, admin_user)  # the view is staff only
     for url in ("/dev/mail/", f"/dev/mail/{name}/"):
         response = client.get(url)
         assert response.status_code == 200, url

@@ -252,7 +252,7 @@ def _write_eml(settings, name: str, subject: str) -> None:
     )
 
 
-def test_the_development_mail_view_lists_and_shows_emails_only_when_enabled(client, db, settings):
+def test_the_development_mail_view_lists_and_shows_emails_only_when_enabled(client, db, settings, admin_user):
     from tests.browser import assert_sound_html
 
     name = f"{time_ns()}-abcdef12.eml"
@@ -263,6 +263,7 @@ def test_the_development_mail_view_lists_and_shows_emails_only_when_enabled(clie
     assert client.get(f"/dev/mail/{name}/").status_code == 404
 
     settings.EBOX_DEV_MAIL_VIEW = True
+    client.force_login(admin_user)  # staff only, even in development (tests/test_security.py)
     listing = client.get("/dev/mail/")
     assert listing.status_code == 200
     assert_sound_html(listing.content.decode())

@@ -10,8 +10,14 @@ from tests.test_notifications import _write_eml
 pytestmark = pytest.mark.browser
 
 
-def test_the_development_mail_view_is_accessible(live_server, page, settings, db):
+def test_the_development_mail_view_is_accessible(live_server, page, settings, transactional_db, admin_user):
+    from django.test import Client
+
     settings.EBOX_DEV_MAIL_VIEW = True
+    staff = Client()  # the view is staff only, even in development
+    staff.force_login(admin_user)
+    cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
     name = f"{time_ns()}-0badc0de.eml"
     _write_eml(settings, name, "Accessible dev mail")
     page.goto(live_server.url + "/dev/mail/")

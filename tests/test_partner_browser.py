@@ -34,7 +34,10 @@ def test_partner_consent_in_the_browser_then_the_api_reads_the_ebox(
     oidc_settings,  # noqa: F811 - fixture
     publish,
     page,
+    settings,
 ):
+    # The live server speaks http: allow its redirect URI as development does (production: https only).
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"]}
     letter = publish(ANNA, subject={"fr": "Avertissement-extrait de rôle"}, body={"fr": "Votre impôt"})
     redirect_uri = live_server.url + "/partner-callback"
     partner, secret = citizen_services.create_partner_application(

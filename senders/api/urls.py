@@ -1,7 +1,7 @@
 """The publication API (eBox REST API 2.1 for sender applications), reference data, our extensions, the docs."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from senders.api import publishing, reference_data, replies, searches
 from senders.api import schema as _schema  # noqa: F401 - registers the OAuth scheme for the schema
@@ -41,5 +41,5 @@ urlpatterns = [
         name="reply-attachment",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
