@@ -52,7 +52,9 @@ class MessageEvidenceView(SenderAPIView):
         if kind not in evidence.KINDS:
             return status_message("INVALID_KIND", f"kind must be one of: {', '.join(evidence.KINDS)}", 400)
         message = (
-            Message.objects.select_related("content", "sender_organisation", "sender_application")
+            Message.objects.select_related(
+                "content", "sender_organisation", "sender_application", "message_type", "citizen"
+            )
             .filter(id=message_id, sender_application=application)
             .first()
         )

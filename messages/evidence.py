@@ -8,8 +8,9 @@ SHA-256 digests of the content and of every attachment) and the times of its eve
 `accepted` and `sealed` (deposit), and for registered mail `read`, the first opening of
 the main content. `messages/verify_evidence.py` checks one offline with only `cryptography`.
 
-The message is verified (decrypted, digests and seal checked) before any evidence is
-issued; a failure records an incident and no evidence is given.
+The message is verified (decrypted, digests, seal and destination checked) before any
+evidence is issued; a failure records an incident and no evidence is given. The seal's
+document is the one its signature verified against (of the version the message was sealed under).
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(bytes(data)).rstrip(b"=").decode()
 
 
-def build_evidence(message: Message, kind: str = "deposit") -> dict:
+def build_evidence(message: Message, kind: str = "deposit", reader=None) -> dict:
     """Issue the signed evidence of `kind` ("deposit" or "reading") for a message.
+
+    `reader`: the citizen asking from their mailbox (None for the sender: the row's citizen).
 
     Raises EvidenceUnavailable, or incidents.IntegrityFailure when the message fails its checks.
     """
@@ -49,8 +52,7 @@ def build_evidence(message: Message, kind: str = "deposit") -> dict:
             raise EvidenceUnavailable("evidence of reading exists only for registered mail")
         if message.read_at is None:
             raise EvidenceUnavailable("the recipient has not opened the message yet")
-    text = reading.verified_text(message, detected_by="evidence")
-    document = reading.seal_document_for(message, text, reading.attachments_of(message))
+    _text, document = reading.verified_seal(message, detected_by="evidence", reader=reader)
     events = [
         {"kind": "accepted", "at": reading.sealed_timestamp(message.received_at)},
         {"kind": "sealed", "at": reading.sealed_timestamp(message.sealed_at)},

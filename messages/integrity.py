@@ -59,7 +59,7 @@ class SweepResult:
 def _sealed_batch(after, size: int) -> list[Message]:
     query = (
         Message.objects.filter(seal__isnull=False)
-        .select_related("content", "sender_organisation", "sender_application")
+        .select_related("content", "sender_organisation", "sender_application", "message_type", "citizen")
         .prefetch_related(Prefetch("content__attachments", queryset=Attachment.objects.order_by("position")))
         .order_by("id")
     )

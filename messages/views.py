@@ -24,7 +24,9 @@ def citizen_evidence(request, message_id):
     """The signed evidence of a message, for the citizen it is addressed to (404 for anyone else)."""
     citizen = getattr(request.user, "citizen", None)
     message = (
-        Message.objects.select_related("content", "sender_organisation", "sender_application")
+        Message.objects.select_related(
+            "content", "sender_organisation", "sender_application", "message_type", "citizen"
+        )
         .filter(id=message_id, citizen=citizen, status=Message.Status.SEALED)
         .first()
         if citizen is not None
@@ -34,7 +36,7 @@ def citizen_evidence(request, message_id):
         raise Http404("no such message")
     kind = request.GET.get("kind", "deposit")
     try:
-        document = evidence.build_evidence(message, kind)
+        document = evidence.build_evidence(message, kind, reader=citizen)
     except evidence.EvidenceUnavailable as exc:
         raise Http404(str(exc))
     except incidents.IntegrityFailure:
