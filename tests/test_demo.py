@@ -17,3 +17,14 @@ def test_every_demo_iban_passes_its_check():
     assert found, "no IBAN found in demo/"
     for number in sorted(found):
         iban.validate(number)  # raises on a wrong check digit
+
+
+def test_the_demo_data_owes_no_email(db):
+    """`make run` sends no e-mail for the demo letters: sealing them owes none."""
+    from demo.loader import load_demo, load_demo_history
+    from messages.models import EmailNotification, Message
+
+    load_demo()
+    load_demo_history()
+    assert Message.objects.filter(status="sealed").exists()
+    assert not EmailNotification.objects.exists()
