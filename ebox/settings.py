@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "ebox.headers.RoutePolicyMiddleware",  # inside CSP and X-Frame-Options: the framed PDF, the API docs
+    "ebox.headers.RoutePolicyMiddleware",  # inside CSP and X-Frame-Options: the framed PDF
     # 503 + Retry-After when PostgreSQL cannot be reached (a restart), instead of a 500.
     "ebox.middleware.DatabaseUnavailableMiddleware",
     # Last, so it sees the final response code and the authenticated user (audit.middleware).
@@ -318,6 +318,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No deep links: Swagger UI puts them as <a> inside each operation's <button> (axe: nested-interactive).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     # The eBox contract's definitions become our components (senders/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
