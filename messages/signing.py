@@ -151,8 +151,11 @@ class _SealKeyCache:
 
     def __call__(self) -> SealKeyring:
         manifest = _manifest()
-        ensure_created(manifest, _create_manifest)
-        info = os.stat(manifest)
+        try:
+            info = os.stat(manifest)
+        except FileNotFoundError:
+            ensure_created(manifest, _create_manifest)
+            info = os.stat(manifest)
         version = (info.st_ino, info.st_mtime_ns, info.st_size)
         state = self._state
         if state is None or state[0] != version:
