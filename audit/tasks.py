@@ -10,5 +10,8 @@ from audit import services
 @shared_task(name="audit.sign_checkpoint")
 def sign_checkpoint() -> int | None:
     """Sign the chain head with the platform seal key (beat, every EBOX_AUDIT_CHECKPOINT_SECONDS)."""
-    checkpoint = services.sign_checkpoint()
+    try:
+        checkpoint = services.sign_checkpoint()
+    except services.ChainBroken:
+        return None  # logged as an error; verify_audit names the problem, and the checkpoint goes stale
     return checkpoint.entry_id if checkpoint else None

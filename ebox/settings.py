@@ -161,6 +161,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 # Publishing a task retries at most once, quickly: the beat re-dispatch is the real retry.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# Seconds between two signed checkpoints of the audit chain head (beat).
+EBOX_AUDIT_CHECKPOINT_SECONDS = env.int("EBOX_AUDIT_CHECKPOINT_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "redispatch-pending-work": {"task": "mailbox.redispatch_pending", "schedule": timedelta(seconds=30)},
     # Public statistics: the recent months often, the whole history once a night (see public_pages.statistics).
@@ -173,10 +175,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mailbox.sweep_integrity",
         "schedule": timedelta(seconds=env.int("EBOX_INTEGRITY_SWEEP_SECONDS", default=300)),
     },
-    "audit-checkpoint": {
-        "task": "audit.sign_checkpoint",
-        "schedule": timedelta(seconds=env.int("EBOX_AUDIT_CHECKPOINT_SECONDS", default=60)),
-    },
+    "audit-checkpoint": {"task": "audit.sign_checkpoint", "schedule": timedelta(seconds=EBOX_AUDIT_CHECKPOINT_SECONDS)},
     # Notification e-mails whose retry time or digest window has come, and claims a dead worker left.
     "send-due-notifications": {
         "task": "mailbox.send_due_notifications",
@@ -380,6 +379,8 @@ EBOX_KEK_FILE = env.str("EBOX_KEK_FILE", default="")
 # Ed25519 seal keys live in this folder (development: generated on first use).
 EBOX_SEAL_KEYS_DIR = Path(env.str("EBOX_SEAL_KEYS_DIR", default=str(DATA_DIR / "keys" / "seal")))
 EBOX_KEYS_DIR = Path(env.str("EBOX_KEYS_DIR", default=str(DATA_DIR / "keys")))
+# How long a client may cache /.well-known/jwks.json; a seal key from `rotate_keys --seal` signs only after it.
+EBOX_JWKS_MAX_AGE_SECONDS = env.int("EBOX_JWKS_MAX_AGE_SECONDS", default=300)
 # Messages one run of the beat integrity sweep checks (it resumes from its stored cursor next time).
 EBOX_INTEGRITY_SWEEP_LIMIT = env.int("EBOX_INTEGRITY_SWEEP_LIMIT", default=10_000)
 
@@ -387,6 +388,11 @@ EBOX_INTEGRITY_SWEEP_LIMIT = env.int("EBOX_INTEGRITY_SWEEP_LIMIT", default=10_00
 
 # Key of the HMAC that stands for a citizen's national number in the audit trail.
 EBOX_AUDIT_HMAC_KEY = env.str("EBOX_AUDIT_HMAC_KEY", default="") or _development_secret("audit-hmac-key")
+# Signed checkpoints are also written here, one file per checkpoint, never rewritten (audit.anchors).
+# Production mounts storage the database role cannot write (its own credentials, e.g. an object-lock bucket).
+EBOX_AUDIT_ANCHOR_DIR = Path(env.str("EBOX_AUDIT_ANCHOR_DIR", default=str(DATA_DIR / "audit-anchors")))
+# verify_audit flags a last checkpoint older than this many checkpoint intervals.
+EBOX_AUDIT_STALE_CHECKPOINT_INTERVALS = env.int("EBOX_AUDIT_STALE_CHECKPOINT_INTERVALS", default=5)
 # Operators who receive integrity alerts by e-mail: "Name <a@b>,c@d".
 ADMINS = [("", address) for address in env.list("EBOX_ADMINS", default=[])]
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -179,27 +180,48 @@ def _sweep(swept: _Swept, limit, batch_size, full_pass, progress) -> SweepResult
     return result
 
 
-def rewrap_data_keys(batch_size: int = 1000, progress: Callable[[int, int], None] | None = None) -> int:
-    """Re-wrap every data key not under the current KEK; return how many were re-wrapped."""
-    current = crypto.load_keyring().current_id
+def _rewrap_batch(model, current: str, batch_size: int) -> int:
+    with transaction.atomic():
+        rows = list(
+            model.objects.select_for_update(skip_locked=True)
+            .exclude(kek_id=current)
+            .order_by()
+            .only("id", "kek_id", "wrapped_key")[:batch_size]
+        )
+        for row in rows:
+            row.kek_id, row.wrapped_key = crypto.rewrap_key(row.kek_id, row.wrapped_key)
+        model.objects.bulk_update(rows, ["kek_id", "wrapped_key"])
+    return len(rows)
+
+
+def rewrap_data_keys(
+    batch_size: int = 1000, progress: Callable[[int, int], None] | None = None, settle_seconds: float = 1.0
+) -> tuple[int, str]:
+    """Re-wrap every data key not under the current KEK, until none is left; return (how many, current KEK id).
+
+    Passes repeat until one finds nothing left under another key, counting rows written while
+    the re-wrap runs (a publication that wrapped its key just before the switch commits a
+    moment later) and rows another transaction held locked. After a pass that finds nothing it
+    waits `settle_seconds` and looks once more, so such a late commit is not missed.
+    """
     models = (MessageContent, Reply)
-    remaining = sum(model.objects.exclude(kek_id=current).count() for model in models)
     done = 0
-    for model in models:
-        while True:
-            with transaction.atomic():
-                rows = list(
-                    model.objects.select_for_update(skip_locked=True)
-                    .exclude(kek_id=current)
-                    .order_by()
-                    .only("id", "kek_id", "wrapped_key")[:batch_size]
-                )
-                if not rows:
-                    break
-                for row in rows:
-                    row.kek_id, row.wrapped_key = crypto.rewrap_key(row.kek_id, row.wrapped_key)
-                model.objects.bulk_update(rows, ["kek_id", "wrapped_key"])
-            done += len(rows)
-            if progress:
-                progress(done, remaining)
-    return done
+    settled = False
+    while True:
+        current = crypto.load_keyring().current_id
+        remaining = sum(model.objects.exclude(kek_id=current).count() for model in models)
+        if remaining == 0:
+            if settled or settle_seconds <= 0:
+                return done, current
+            time.sleep(settle_seconds)
+            settled = True
+            continue
+        settled = False
+        total = done + remaining
+        for model in models:
+            while count := _rewrap_batch(model, current, batch_size):
+                done += count
+                if progress:
+                    progress(done, total)
+        if done < total:
+            time.sleep(0.1)  # rows locked by another transaction: let it finish

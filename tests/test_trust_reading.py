@@ -303,14 +303,14 @@ def test_the_jwks_gives_each_key_its_validity_period(client, db):
     entry = next(k for k in first if k["kid"] == current)
     assert entry["ebox_valid_until"] is None
     assert entry["ebox_valid_from"] <= timezone.now().isoformat()[:26] + "Z"
-    new_kid = signing.generate_seal_key()
+    new_kid, _ = signing.add_seal_key(valid_from=timezone.now())
     try:
         keys = {k["kid"]: k for k in signing.jwks()["keys"]}
         assert keys[new_kid]["ebox_valid_until"] is None
         assert keys[current]["ebox_valid_until"] == keys[new_kid]["ebox_valid_from"]
         assert keys[current]["ebox_valid_from"] <= keys[current]["ebox_valid_until"]
     finally:
-        signing.generate_seal_key()  # later tests may sign with a fresh key; the old ones stay published
+        signing.add_seal_key(valid_from=timezone.now())  # later tests sign with a fresh key; old ones stay published
 
 
 def _verify(tmp_path: Path, document: dict, jwks: dict) -> subprocess.CompletedProcess:
