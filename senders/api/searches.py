@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.response import Response
 
-from citizens.selectors import channel_for
+from citizens.selectors import channel_for, reads_digitally
 from senders import selectors
 from senders.api import docs
 from senders.api.base import SenderAPIView, json_array, timestamp
@@ -80,7 +80,7 @@ class EboxPreferencesSearchView(SenderAPIView):
                 out.append(
                     {
                         "eboxId": {"eboxType": "CITIZEN", "eboxIdValue": number},
-                        "exclusivelyEbox": bool(citizen and citizen.is_activated),
+                        "exclusivelyEbox": reads_digitally(citizen),
                         **(
                             {"lastConnectionDate": timestamp(citizen.last_connection_at)}
                             if citizen and citizen.last_connection_at
