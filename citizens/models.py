@@ -103,6 +103,7 @@ class AccessLogEntry(models.Model):
         UNHIDDEN = "unhidden", _("restored from the archive")
         REPLIED = "replied", _("replied")
         EVIDENCE = "evidence", _("downloaded the evidence")
+        ACKNOWLEDGED = "acknowledged", _("answered the acknowledgement of receipt")
 
     citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="access_log")
     message = models.ForeignKey("mailbox.Message", on_delete=models.SET_NULL, null=True, blank=True)

@@ -11,9 +11,9 @@ from citizens.models import Citizen
 from messages.models import EmailNotification
 from messages.notifications import mail
 from tests.factories import CitizenFactory
+from tests.publication_support import message_json
 from tests.smtp_sink import Sink
 from tests.test_publication import integrator, publish  # noqa: F401 - the sender API fixture
-from tests.publication_support import message_json
 
 NUMBER = "92041512329"
 BODY_ONLY = {"bodyContent": {"fr": "Bonjour"}, "bodyMainContent": True, "attachments": []}
