@@ -58,7 +58,7 @@ class SweepResult:
 
 def _sealed_batch(after, size: int) -> list[Message]:
     query = (
-        Message.objects.filter(seal__isnull=False)
+        Message.objects.filter(seal__isnull=False, content__shredded_at__isnull=True)
         .select_related("content", "sender_organisation", "sender_application")
         .prefetch_related(Prefetch("content__attachments", queryset=Attachment.objects.order_by("position")))
         .order_by("id")
@@ -101,7 +101,13 @@ class _Swept:
     rows: Callable[[], object]  # a queryset of every row a pass checks (for progress totals)
 
 
-_MESSAGES = _Swept(SWEEP_NAME, _sealed_batch, check_message, lambda: Message.objects.filter(seal__isnull=False))
+# Crypto-shredded contents (retention, messages.services.expiry) have nothing left to decrypt.
+_MESSAGES = _Swept(
+    SWEEP_NAME,
+    _sealed_batch,
+    check_message,
+    lambda: Message.objects.filter(seal__isnull=False, content__shredded_at__isnull=True),
+)
 _REPLIES = _Swept(REPLY_SWEEP_NAME, _reply_batch, check_reply, lambda: Reply.objects.all())
 
 
@@ -183,14 +189,15 @@ def rewrap_data_keys(batch_size: int = 1000, progress: Callable[[int, int], None
     """Re-wrap every data key not under the current KEK; return how many were re-wrapped."""
     current = crypto.load_keyring().current_id
     models = (MessageContent, Reply)
-    remaining = sum(model.objects.exclude(kek_id=current).count() for model in models)
+    # A crypto-shredded content (kek_id "shredded") has no data key left to re-wrap.
+    remaining = sum(model.objects.exclude(kek_id__in=[current, "shredded"]).count() for model in models)
     done = 0
     for model in models:
         while True:
             with transaction.atomic():
                 rows = list(
                     model.objects.select_for_update(skip_locked=True)
-                    .exclude(kek_id=current)
+                    .exclude(kek_id__in=[current, "shredded"])
                     .order_by()
                     .only("id", "kek_id", "wrapped_key")[:batch_size]
                 )
