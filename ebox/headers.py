@@ -14,6 +14,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import JsonResponse
 
+from ebox.status_message import status_message
+
 # Where the portal frames its own answer (route names, see RoutePolicyMiddleware).
 FRAMED_ROUTES = {"citizens:attachment"}
 # Third-party pages with an inline <style> we do not render ourselves.
@@ -68,8 +70,6 @@ class BearerHeaderOnlyMiddleware:
 
     def __call__(self, request):
         if request.path_info.startswith("/api/") and self._token_elsewhere(request):
-            from senders.api.errors import status_message
-
             response = JsonResponse(
                 status_message(
                     401,

@@ -80,7 +80,7 @@ def assert_images_render(page) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_page_fits_renders_and_is_accessible_at_each_width(live_server, browser, demo, width):  # noqa: F811
-    context = browser.new_context(locale="fr-BE", viewport={"width": width, "height": 800})
+    context = browser.new_context(locale="fr-BE", viewport={"width": width, "height": 800}, bypass_csp=True)
     page = context.new_page()
     try:
         # Logged out, then logged in: every page in every language fits, its images render.
@@ -162,7 +162,7 @@ def test_favicon_is_served(live_server, page, db):
 
 
 def test_main_has_no_frame_after_a_form_post(live_server, browser, demo):  # noqa: F811
-    context = browser.new_context(locale="fr-BE")
+    context = browser.new_context(locale="fr-BE", bypass_csp=True)
     page = context.new_page()
     try:
         log_in(context, live_server, MARIE)
@@ -189,7 +189,7 @@ def test_main_has_no_frame_after_a_form_post(live_server, browser, demo):  # noq
 
 def test_a_refused_reply_keeps_the_text_and_points_to_the_field(live_server, browser, publish, citizen, tmp_path):
     message = publish(citizen.national_number, subject={"fr": "Demande de pièces"}, reply_authorized=True)
-    context = browser.new_context(locale="fr-BE", viewport={"width": 320, "height": 800})
+    context = browser.new_context(locale="fr-BE", viewport={"width": 320, "height": 800}, bypass_csp=True)
     page = context.new_page()
     try:
         log_in(context, live_server, citizen.national_number)

@@ -27,7 +27,7 @@ def _name(path: str) -> str:
 
 def test_screenshots(live_server, browser, demo):  # noqa: F811
     for width in WIDTHS:
-        context = browser.new_context(locale="fr-BE", viewport={"width": width, "height": 900})
+        context = browser.new_context(locale="fr-BE", viewport={"width": width, "height": 900}, bypass_csp=True)
         page = context.new_page()
         pages = [("public", p) for p in PUBLIC_PAGES]
         for language in LANGUAGES:
