@@ -17,7 +17,8 @@
   a tail removed after a checkpoint shows, and so does a chain a database superuser rewrote
   whole. `verify()` (`manage.py verify_audit`) checks the chain, every checkpoint, the
   database against the anchors, gaps in checkpoint ids and a stale last checkpoint, and
-  names the first bad entry.
+  names the first bad entry; after a retention prune
+  (`audit.retention`) the chain starts at the signed prune record's anchor hash.
 
 Actors never appear in clear: a citizen is `citizen:<HMAC-SHA256 of the national number
 under EBOX_AUDIT_HMAC_KEY>`, a machine client `client:<OAuth client id>`.
@@ -37,8 +38,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit import anchors
-from audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from audit import anchors, retention
+from audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditPrune
 from ebox import db
 from ebox.canonical import canonical
 from messages import signing
@@ -345,6 +346,12 @@ def verify(progress=None, chunk_size: int = 5000) -> AuditReport:
     wanted = {c.entry_id for c in checkpoints} | {a.entry_id for a in anchored}
     prev = GENESIS_HASH
     prev_id = None
+    pruned_through = 0
+    for pruned in AuditPrune.objects.order_by("through_entry_id"):
+        if not retention.verify_prune(pruned):
+            report.problems.append(f"prune {pruned.pk}: signature does not verify")
+        else:  # the chain now starts after the newest pruned entry
+            prev, prev_id, pruned_through = pruned.anchor_hash, pruned.through_entry_id, pruned.through_entry_id
     rows = AuditEntry.objects.order_by("id").values_list(
         "id", "at", "actor", "token_sha256", "method", "url", "status_code", "ids", "prev_hash", "entry_hash"
     )
@@ -373,6 +380,8 @@ def verify(progress=None, chunk_size: int = 5000) -> AuditReport:
         document = checkpoint_document(checkpoint.entry_id, checkpoint.entry_hash, checkpoint.signed_at)
         if not signing.verify(document, checkpoint.kid, checkpoint.signature):
             report.problems.append(f"checkpoint {checkpoint.pk}: signature does not verify")
+        elif checkpoint.entry_id <= pruned_through:
+            continue  # its entry was pruned after retention, behind a signed prune record
         elif checkpoint.entry_id not in hashes:
             report.problems.append(
                 f"checkpoint {checkpoint.pk}: signed entry {checkpoint.entry_id} is missing (the log was truncated)"

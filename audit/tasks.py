@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from audit import services
+from audit import retention, services
 
 
 @shared_task(name="audit.sign_checkpoint")
@@ -15,3 +15,10 @@ def sign_checkpoint() -> int | None:
     except services.ChainBroken:
         return None  # logged as an error; verify_audit names the problem, and the checkpoint goes stale
     return checkpoint.entry_id if checkpoint else None
+
+
+@shared_task(name="audit.prune")
+def prune() -> int:
+    """Prune audit entries past EBOX_AUDIT_RETENTION_DAYS behind a signed record (beat, nightly)."""
+    record = retention.prune()
+    return record.pruned_count if record else 0

@@ -10,12 +10,21 @@ from senders.models import Organisation
 
 
 def channel_for(citizen: Citizen | None, organisation: Organisation, on: dt.date | None = None) -> str:
-    """How a letter from `organisation` reaches `citizen`: paper, digital_and_paper or digital."""
-    if citizen is None or not citizen.is_activated:
+    """How a letter from `organisation` reaches `citizen`: paper, digital_and_paper or digital.
+
+    The one rule: digital only for an activated citizen whose e-mail address is verified
+    (`Citizen.is_digital`); until then paper, as before activation.
+    """
+    if not reads_digitally(citizen):
         return Message.Channel.PAPER
     if organisation.in_paper_transition(on):
         return Message.Channel.DIGITAL_AND_PAPER
     return Message.Channel.DIGITAL
+
+
+def reads_digitally(citizen: Citizen | None) -> bool:
+    """Whether letters reach this citizen in eBox only (eboxPreferences' `exclusivelyEbox`)."""
+    return citizen is not None and citizen.is_digital
 
 
 def citizens_by_number(numbers: list[str]) -> dict[str, Citizen]:

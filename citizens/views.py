@@ -410,7 +410,9 @@ def resend_verification(request):
     citizen = _citizen(request)
     with transaction.atomic():
         services.request_email_verification(citizen)
-    notices.success(request, _("We sent a new confirmation link to %(email)s.") % {"email": citizen.email})
+    notices.success(
+        request, _("We sent a new confirmation link to %(email)s.") % {"email": services.address_to_verify(citizen)}
+    )
     return redirect(request.POST.get("next") == "settings" and "citizens:settings" or "citizens:activate")
 
 
@@ -452,7 +454,7 @@ def settings_page(request):
         form = SettingsForm(
             activated=citizen.is_activated,
             initial={
-                "email": citizen.email,
+                "email": citizen.pending_email or citizen.email,
                 "language": citizen.preferred_language,
                 "notify_new_messages": citizen.notify_new_messages,
                 "notify_reminders": citizen.notify_reminders,

@@ -40,9 +40,11 @@ def load_demo() -> dict[str, int]:
     for person in DEMO_CITIZENS:
         citizen, new = Citizen.objects.get_or_create(
             national_number=person["national_number"],
-            defaults={"preferred_language": person["language"], "email": person["email"]},
+            defaults={"preferred_language": person["language"], "email": person["email"], **person["address"]},
         )
         created["citizens"] += new
+        if not new and not citizen.street:  # a database loaded before addresses were on record
+            Citizen.objects.filter(pk=citizen.pk).update(**person["address"])
         if new and person["activated"]:
             now = timezone.now()
             citizen.activated_at = now

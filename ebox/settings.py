@@ -183,6 +183,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=env.int("EBOX_NOTIFICATION_POLL_SECONDS", default=10)),
     },
     "queue-reminders": {"task": "mailbox.queue_reminders", "schedule": crontab(hour=8, minute=0)},
+    # Expiry and crypto-shredding (messages.services.expiry); audit retention (audit.retention).
+    "expire-messages": {"task": "mailbox.expire_messages", "schedule": env.int("EBOX_EXPIRY_SECONDS", default=300)},
+    "prune-audit": {"task": "audit.prune", "schedule": crontab(hour=4, minute=41)},
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))
@@ -443,6 +446,9 @@ EBOX_NOTIFICATION_STALE_AFTER = timedelta(seconds=env.int("EBOX_NOTIFICATION_STA
 EBOX_REMINDER_REGISTERED_AFTER_DAYS = env.int("EBOX_REMINDER_REGISTERED_AFTER_DAYS", default=5)
 EBOX_REMINDER_EXPIRING_WITHIN_DAYS = env.int("EBOX_REMINDER_EXPIRING_WITHIN_DAYS", default=7)
 EBOX_REMINDER_PAYMENT_WITHIN_DAYS = env.int("EBOX_REMINDER_PAYMENT_WITHIN_DAYS", default=7)
+# Days from expiry to crypto-shredding of the content; days audit entries are kept (README "Retention").
+EBOX_RETENTION_DAYS_AFTER_EXPIRY = env.int("EBOX_RETENTION_DAYS_AFTER_EXPIRY", default=90)
+EBOX_AUDIT_RETENTION_DAYS = env.int("EBOX_AUDIT_RETENTION_DAYS", default=3653)
 # The development mail view /dev/mail/ (e-mails the local SMTP sink wrote); never in production.
 EBOX_DEV_MAIL_VIEW = env.bool("EBOX_DEV_MAIL_VIEW", default=False)
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from messages import crypto
 from messages.models import Attachment, IntegritySweep, Message, MessageContent, Reply
 from messages.services import incidents, reading, replies
+from messages.services.expiry import SHREDDED_KEK_ID as SHREDDED
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class SweepResult:
 
 def _sealed_batch(after, size: int) -> list[Message]:
     query = (
-        Message.objects.filter(seal__isnull=False)
+        Message.objects.filter(seal__isnull=False, content__shredded_at__isnull=True)
         .select_related("content", "sender_organisation", "sender_application", "message_type", "citizen")
         .prefetch_related(Prefetch("content__attachments", queryset=Attachment.objects.order_by("position")))
         .order_by("id")
@@ -102,7 +103,13 @@ class _Swept:
     rows: Callable[[], object]  # a queryset of every row a pass checks (for progress totals)
 
 
-_MESSAGES = _Swept(SWEEP_NAME, _sealed_batch, check_message, lambda: Message.objects.filter(seal__isnull=False))
+# Crypto-shredded contents (retention, messages.services.expiry) have nothing left to decrypt.
+_MESSAGES = _Swept(
+    SWEEP_NAME,
+    _sealed_batch,
+    check_message,
+    lambda: Message.objects.filter(seal__isnull=False, content__shredded_at__isnull=True),
+)
 _REPLIES = _Swept(REPLY_SWEEP_NAME, _reply_batch, check_reply, lambda: Reply.objects.all())
 
 
@@ -184,7 +191,7 @@ def _rewrap_batch(model, current: str, batch_size: int) -> int:
     with transaction.atomic():
         rows = list(
             model.objects.select_for_update(skip_locked=True)
-            .exclude(kek_id=current)
+            .exclude(kek_id__in=[current, SHREDDED])
             .order_by()
             .only("id", "kek_id", "wrapped_key")[:batch_size]
         )
@@ -209,7 +216,8 @@ def rewrap_data_keys(
     settled = False
     while True:
         current = crypto.load_keyring().current_id
-        remaining = sum(model.objects.exclude(kek_id=current).count() for model in models)
+        # A crypto-shredded content (kek_id "shredded") has no data key left to re-wrap.
+        remaining = sum(model.objects.exclude(kek_id__in=[current, SHREDDED]).count() for model in models)
         if remaining == 0:
             if settled or settle_seconds <= 0:
                 return done, current

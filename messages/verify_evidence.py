@@ -8,8 +8,9 @@ Ed25519 over the RFC 8785 canonical JSON, with keys from the JWKS, by `kid`), th
 was valid when it signed (the JWK's `ebox_valid_from` / `ebox_valid_until` against the
 evidence's `issuedAt` and the `sealed` event), that the seal's version is one this script
 knows, that the evidence and the seal speak of the same message, that the event times are in
-order (and, for evidence of reading, that the message is registered mail and was read), and
-that each file given is one of the sealed attachments (SHA-256 and size). The README's
+order (and, for evidence of reading, that the message is registered mail and was read),
+the recipient's sealed acknowledgement or refusal when there is one (required for evidence of
+receipt), and that each file given is one of the sealed attachments (SHA-256 and size). The README's
 "Trust" section specifies every member. Prints VALID or INVALID with the reason; exit code 0
 when valid, 1 when not.
 """
@@ -129,6 +130,7 @@ def verify(evidence: dict, jwks: dict, files: list[tuple[str, bytes]] = ()) -> l
         if not events["sealed"] <= events["read"]:
             raise Invalid("read before it was sealed")
         notes.append(f"first opened by the recipient {events['read']}")
+    notes += _check_acknowledgement(payload, document, seal, events, keys)
     sealed = {(a["sha256"], a["size"]): a for a in document.get("attachments", [])}
     for name, data in files:
         digest = hashlib.sha256(data).hexdigest()
@@ -137,6 +139,31 @@ def verify(evidence: dict, jwks: dict, files: list[tuple[str, bytes]] = ()) -> l
             raise Invalid(f"file {name} is not an attachment of this message (SHA-256 {digest})")
         notes.append(f"file {name} is sealed attachment {attachment['attachmentId']}")
     return notes
+
+
+def _check_acknowledgement(payload: dict, document: dict, seal: dict, events: dict, keys: dict) -> list[str]:
+    """The recipient's sealed acknowledgement or refusal of a registered letter, when the evidence has one."""
+    answer = payload.get("acknowledgement")
+    if answer is None:
+        if payload.get("kind") == "receipt":
+            raise Invalid("evidence of receipt without an acknowledgement")
+        return []
+    signed = answer["document"]
+    _check_signature(keys, answer.get("kid"), answer.get("signature", ""), signed, "acknowledgement")
+    if signed.get("messageId") != payload.get("messageId"):
+        raise Invalid("the acknowledgement is for another message")
+    if signed.get("messageSealSha256") != hashlib.sha256(_b64url_decode(seal.get("signature", ""))).hexdigest():
+        raise Invalid("the acknowledgement names another seal of the message")
+    if signed.get("recipient") != document.get("recipient"):
+        raise Invalid("the acknowledgement was not given by the sealed recipient")
+    if not document.get("registeredMail"):
+        raise Invalid("an acknowledgement for a message that is not registered mail")
+    if not events["sealed"] <= signed.get("at", ""):
+        raise Invalid("acknowledged before it was sealed")
+    decision = signed.get("decision")
+    if payload.get("kind") == "receipt" and events.get(decision) != signed.get("at"):
+        raise Invalid("the receipt event differs from the sealed acknowledgement")
+    return [f"receipt {decision} by the recipient {signed.get('at')} (via {signed.get('channel')})"]
 
 
 def main(argv: list[str] | None = None) -> int:
