@@ -5,8 +5,9 @@ application, recipient, receipt time, expiration, and SHA-256 digests of the pla
 subject and body per language, of payment and business data, and of every attachment.
 Anyone can verify a seal offline with the public keys at `/.well-known/jwks.json`.
 
-Keys: `<EBOX_SEAL_KEYS_DIR>/<kid>.pem` (PKCS#8), the current kid in `current`.
-Development generates one on first use; `rotate_keys --seal` adds a new current one and
+Keys: provided in `EBOX_SEAL_KEYS` / `EBOX_SEAL_KEYS_FILE` ("<kid>:<base64 raw 32-byte private
+key>", the first is current; `seal_key_line` makes one), or `<EBOX_SEAL_KEYS_DIR>/<kid>.pem`
+(PKCS#8) with the current kid in `current`. Development generates a folder key on first use; `rotate_keys --seal` adds a new current one and
 keeps the old ones published so earlier seals still verify.
 """
 
@@ -56,10 +57,38 @@ def generate_seal_key(make_current: bool = True) -> str:
     return kid
 
 
+def seal_key_line() -> str:
+    """A fresh "<kid>:<base64 key>" line for an operator to put first in EBOX_SEAL_KEYS / EBOX_SEAL_KEYS_FILE."""
+    raw = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return f"seal-{secrets.token_hex(4)}:{base64.b64encode(raw).decode()}"
+
+
+def _provided_seal_keys(text: str) -> tuple[str, dict[str, Ed25519PrivateKey]]:
+    """Parse provided keys ("kid:base64", comma- or line-separated, the first current)."""
+    pairs = []
+    for item in text.replace("\n", ",").split(","):
+        item = item.strip()
+        if not item or item.startswith("#"):
+            continue
+        kid, _, encoded = item.partition(":")
+        raw = base64.b64decode(encoded)
+        if len(raw) != 32:
+            raise ValueError(f"seal key {kid!r} must be 32 bytes (Ed25519 private key)")
+        pairs.append((kid.strip(), Ed25519PrivateKey.from_private_bytes(raw)))
+    if not pairs:
+        raise ValueError("EBOX_SEAL_KEYS holds no key")
+    return pairs[0][0], dict(pairs)
+
+
 @lru_cache(maxsize=1)
 def load_seal_keys() -> tuple[str, dict[str, Ed25519PrivateKey]]:
+    if settings.EBOX_SEAL_KEYS:
+        return _provided_seal_keys(settings.EBOX_SEAL_KEYS)
     folder = _keys_dir()
-    ensure_created(folder / "current", generate_seal_key)
+    if not getattr(settings, "PRODUCTION", False):  # production never generates a key (ebox.settings)
+        ensure_created(folder / "current", generate_seal_key)
     current = (folder / "current").read_text().strip()
     keys = {p.stem: serialization.load_pem_private_key(p.read_bytes(), password=None) for p in folder.glob("*.pem")}
     return current, keys

@@ -192,3 +192,4 @@ def celery_worker_process(celery_worker_factory):
 
 
 from tests.browser import browser, page  # noqa: E402,F401 - shared browser fixtures
+from tests.s3_support import s3_server  # noqa: E402,F401 - moto's S3 server, for the storage and hosts tests
