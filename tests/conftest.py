@@ -203,3 +203,4 @@ def celery_worker_process(celery_worker_factory):
 
 from tests.browser import browser, page  # noqa: E402,F401 - shared browser fixtures
 from tests.web_support import gunicorn_factory  # noqa: E402,F401 - shared web server fixture
+from tests.s3_support import s3_server  # noqa: E402,F401 - moto's S3 server, for the storage and hosts tests

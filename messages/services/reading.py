@@ -13,11 +13,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from messages import crypto, signing
+from messages import blobs, crypto, signing
 from messages.models import Attachment, Message, MessageContent, MessageEvent
 from messages.services.incidents import IntegrityFailure, record_incident
 
@@ -194,7 +193,7 @@ def verified_blob(kek_id: str, wrapped_key: bytes, owner_id, blob_name: str, sha
     pending = None
     try:
         data_key = crypto.unwrap_key(kek_id, bytes(wrapped_key))
-        with default_storage.open(blob_name, "rb") as blob:
+        with blobs.open_encrypted(blob_name) as blob:
             for chunk in crypto.decrypt_stream(data_key, owner_id, "bytes", blob):
                 digest.update(chunk)
                 if pending is not None:
