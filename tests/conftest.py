@@ -105,13 +105,15 @@ def service_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _start_worker(extra_env: dict[str, str], concurrency: int = 1):
-    """Start a real Celery worker process (its own process group) and wait until it answers."""
+def _start_worker(extra_env: dict[str, str], concurrency: int = 1, python: str = sys.executable):
+    """Start a real Celery worker process (its own process group) and wait until it answers.
+
+    `python`: the interpreter to run it with (another virtualenv's, to test an installation)."""
     name = f"test-{time.monotonic_ns()}"
     log = open(Path(settings.DATA_DIR) / f"worker-{name}.log", "w+")
     proc = subprocess.Popen(
         [
-            sys.executable,
+            python,
             "-m",
             "celery",
             "-A",
@@ -175,8 +177,8 @@ def celery_worker_factory(transactional_db):
     pool children too (a crash in the middle of a task)."""
     started = []
 
-    def start(concurrency: int = 1, **extra_env: str):
-        proc = _start_worker(extra_env, concurrency)
+    def start(concurrency: int = 1, python: str = sys.executable, **extra_env: str):
+        proc = _start_worker(extra_env, concurrency, python)
         started.append(proc)
         return proc
 
