@@ -38,6 +38,13 @@ from senders.models import MessageType, SenderApplication
 logger = logging.getLogger(__name__)
 
 
+class StorageUnavailable(Exception):
+    """The attachment storage could not store a blob (disk full, quota, a storage backend error).
+
+    Whatever was partly written is removed before this is raised; callers answer "try again
+    later" (the API: 503 with Retry-After) and remove the blobs they wrote before."""
+
+
 class DuplicatePublication(Exception):
     """The sender application already used this Idempotency-Key."""
 
@@ -100,13 +107,20 @@ def store_encrypted_blob(data_key: bytes, owner_id: uuid.UUID, source: BinaryIO,
 
     The caller deletes the blob if its transaction fails (nothing half-stored)."""
     source.seek(0)
-    # In memory up to the upload threshold: a temporary file on disk costs more than the
-    # encryption of a typical letter (profiled: creating a file in /tmp took ~0.5-0.9 ms of CPU).
-    with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as encrypted:
-        size, sha256 = crypto.encrypt_stream(data_key, owner_id, "bytes", source, encrypted)
-        encrypted.seek(0)
-        name = default_storage.save(f"{folder}/{owner_id}.bin", File(encrypted))
-    return size, sha256, name
+    # The name is fixed before writing, so that a write that fails half-way can be removed.
+    name = default_storage.get_available_name(f"{folder}/{owner_id}.bin")
+    try:
+        # In memory up to the upload threshold: a temporary file on disk costs more than the
+        # encryption of a typical letter (profiled: creating a file in /tmp took ~0.5-0.9 ms of CPU).
+        with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as encrypted:
+            size, sha256 = crypto.encrypt_stream(data_key, owner_id, "bytes", source, encrypted)
+            encrypted.seek(0)
+            saved = default_storage.save(name, File(encrypted))
+    except Exception as exc:  # noqa: BLE001 - OSError (ENOSPC, EDQUOT…) or whatever a storage backend raises
+        delete_blobs([name])  # Django's file storage leaves a partly written file behind
+        logger.error("attachment storage failed writing %s: %s", name, exc)
+        raise StorageUnavailable(str(exc)) from exc
+    return size, sha256, saved
 
 
 def _build_content(new: NewMessage, written_blobs: list[str]) -> tuple[dict, list[dict]]:
@@ -205,7 +219,7 @@ def delete_blobs(names: Iterable[str]) -> None:
     for name in names:
         try:
             default_storage.delete(name)
-        except OSError:  # pragma: no cover - best effort: an orphan blob is unreadable ciphertext
+        except Exception:  # noqa: BLE001 - any storage backend error  # pragma: no cover - best effort: an orphan blob is unreadable ciphertext
             logger.warning("could not delete orphan blob %s", name)
 
 
