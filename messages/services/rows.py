@@ -148,16 +148,15 @@ def copy_insert(model, rows: list[dict]) -> None:
 
 def _copy_rows(table: str, columns: list[str], rows: Iterable) -> None:
     from django.db import connection
-    from psycopg import errors as pg_errors
     from psycopg import sql as pg_sql
 
     statement = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
         pg_sql.Identifier(table), pg_sql.SQL(", ").join(pg_sql.Identifier(c) for c in columns)
     )
     connection.ensure_connection()
-    try:
+    # Raw psycopg: Django's wrapper gives Django's errors (an OperationalError is a 503, not a 500)
+    # and marks a broken connection to be closed at the end of the request or task.
+    with connection.wrap_database_errors:
         with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
-    except pg_errors.IntegrityError as exc:
-        raise IntegrityError(str(exc)) from exc
