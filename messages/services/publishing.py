@@ -29,6 +29,7 @@ from audit import services as audit
 from citizens.models import Citizen
 from citizens.selectors import channel_for
 from citizens.services import citizen_for_number, citizens_for_numbers
+from ebox.storage import StorageUnavailable  # noqa: F401 - raised here; callers catch it as publishing.StorageUnavailable
 from messages import crypto
 from messages.models import Attachment, Message, MessageContent
 from messages.services.rows import copy_insert, insert_together, stored
@@ -36,13 +37,6 @@ from messages.services.sealing import dispatch_sealing
 from senders.models import MessageType, SenderApplication
 
 logger = logging.getLogger(__name__)
-
-
-class StorageUnavailable(Exception):
-    """The attachment storage could not store a blob (disk full, quota, a storage backend error).
-
-    Whatever was partly written is removed before this is raised; callers answer "try again
-    later" (the API: 503 with Retry-After) and remove the blobs they wrote before."""
 
 
 class DuplicatePublication(Exception):

@@ -18,7 +18,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from messages.services.publishing import StorageUnavailable
+from ebox.storage import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
