@@ -333,7 +333,15 @@ def message_reply(request, message_id):
         attachment = publishing.AttachmentUpload(
             file=upload.file, file_name=upload.name[:200], media_type="application/pdf"
         )
-    replies.reply_to_message(message, citizen, form.cleaned_data["text"], attachment)
+    try:
+        replies.reply_to_message(message, citizen, form.cleaned_data["text"], attachment)
+    except publishing.StorageUnavailable:
+        # Disk full or storage down: nothing was stored; the page again, with what was typed.
+        form.add_error(None, _("Your reply could not be stored just now. Nothing was sent; please try again later."))
+        response = _message_page(request, citizen, message, reply_form=form)
+        response.status_code = 503
+        response["Retry-After"] = "60"
+        return response
     notices.success(
         request, _("Your reply was sent to %(organisation)s.") % {"organisation": message.sender_organisation.name()}
     )

@@ -439,15 +439,17 @@ EBOX_NOTIFICATION_WINDOW = timedelta(seconds=env.int("EBOX_NOTIFICATION_WINDOW_S
 EBOX_NOTIFICATION_DISPATCH_SECONDS = env.float("EBOX_NOTIFICATION_DISPATCH_SECONDS", default=0.5)
 # Rows one worker claims at once (one SMTP connection, templates rendered once per language and sender).
 EBOX_NOTIFICATION_BATCH = env.int("EBOX_NOTIFICATION_BATCH", default=500)
-# E-mails handed to SMTP between two progress records: at most this many are "uncertain" after a crash.
+# E-mails handed to SMTP between two progress records: after a lost worker at most this many are
+# sent again without knowing whether a first copy arrived (same Message-ID; counted as possible duplicates).
 EBOX_NOTIFICATION_CHUNK = env.int("EBOX_NOTIFICATION_CHUNK", default=20)
 # Claims (attempts) before an e-mail that keeps failing is recorded as failed.
 EBOX_NOTIFICATION_MAX_ATTEMPTS = env.int("EBOX_NOTIFICATION_MAX_ATTEMPTS", default=10)
 # Exponential backoff after a transient SMTP failure: base * 2^(attempt-1), capped, with jitter.
 EBOX_NOTIFICATION_RETRY_BASE = timedelta(seconds=env.float("EBOX_NOTIFICATION_RETRY_BASE_SECONDS", default=30))
 EBOX_NOTIFICATION_RETRY_MAX = timedelta(seconds=env.float("EBOX_NOTIFICATION_RETRY_MAX_SECONDS", default=6 * 3600))
-# A claim without progress for this long belongs to a dead worker (must exceed a batch's send time).
-EBOX_NOTIFICATION_STALE_AFTER = timedelta(seconds=env.int("EBOX_NOTIFICATION_STALE_SECONDS", default=600))
+# A claim is a lease: the sending worker renews it every quarter of this while it sends; one not
+# renewed for this long belongs to a lost worker and is taken back (messages.notifications.lease).
+EBOX_NOTIFICATION_LEASE = timedelta(seconds=env.float("EBOX_NOTIFICATION_LEASE_SECONDS", default=20))
 # Reminders: unread registered mail after this many days; unread messages expiring, payments due within.
 EBOX_REMINDER_REGISTERED_AFTER_DAYS = env.int("EBOX_REMINDER_REGISTERED_AFTER_DAYS", default=5)
 EBOX_REMINDER_EXPIRING_WITHIN_DAYS = env.int("EBOX_REMINDER_EXPIRING_WITHIN_DAYS", default=7)

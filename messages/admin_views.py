@@ -22,6 +22,7 @@ def operations_view(request):
         "queue_depth": operations.queue_depth(),
         "incidents": operations.integrity_incidents(),
         "notification_failures": operations.notification_failures(),
+        "possible_duplicate_emails": operations.possible_duplicate_emails(),
         "campaigns": operations.campaign_progress(),
     }
     return render(request, "admin/ebox/operations.html", context)

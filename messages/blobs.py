@@ -14,6 +14,7 @@ them, never whole in memory:
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable
 from typing import BinaryIO
@@ -22,15 +23,32 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from ebox.storage import StorageUnavailable
+
+logger = logging.getLogger(__name__)
+
 
 def write_encrypted(name: str, encrypt: Callable[[BinaryIO], object]) -> tuple[object, str]:
-    """Call `encrypt(target)` to write ciphertext, then store it as `name`; return (encrypt's result, stored name)."""
-    # In memory up to the upload threshold: a temporary file on disk costs more than the
-    # encryption of a typical letter (profiled: creating a file in /tmp took ~0.5-0.9 ms of CPU).
-    with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as encrypted:
-        result = encrypt(encrypted)
-        encrypted.seek(0)
-        stored = default_storage.save(name, File(encrypted))
+    """Call `encrypt(target)` to write ciphertext, then store it as `name`; return (encrypt's result, stored name).
+
+    A storage error (a full disk, a quota, any backend error) removes what was partly written and
+    raises StorageUnavailable; the caller removes the blobs it wrote before."""
+    # The name is fixed before writing, so that a write that fails half-way can be removed.
+    name = default_storage.get_available_name(name)
+    try:
+        # In memory up to the upload threshold: a temporary file on disk costs more than the
+        # encryption of a typical letter (profiled: creating a file in /tmp took ~0.5-0.9 ms of CPU).
+        with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as encrypted:
+            result = encrypt(encrypted)
+            encrypted.seek(0)
+            stored = default_storage.save(name, File(encrypted))
+    except Exception as exc:  # noqa: BLE001 - OSError (ENOSPC, EDQUOT…) or whatever a storage backend raises
+        try:
+            default_storage.delete(name)  # Django's file storage leaves a partly written file behind
+        except Exception:  # noqa: BLE001 - best effort: the error that matters is the write's
+            logger.warning("could not remove the partly written blob %s", name)
+        logger.error("attachment storage failed writing %s: %s", name, exc)
+        raise StorageUnavailable(str(exc)) from exc
     return result, stored
 
 

@@ -317,7 +317,9 @@ class EmailNotification(models.Model):
         SENDING = "sending", _("sending")  # handed to SMTP, outcome not yet recorded
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")  # permanent: refused (5xx) or attempts exhausted
-        UNCERTAIN = "uncertain", _("uncertain")  # the worker died after handing it to SMTP; not resent
+        # Former state (the worker died after handing it to SMTP; it was not resent): such rows are
+        # now sent again (migration 0002); the state is kept for the history operators look at.
+        UNCERTAIN = "uncertain", _("uncertain")
         SKIPPED = "skipped", _("skipped")  # deactivated or no verified address any more at send time
 
     # No index of its own: notification_once_per_window starts with the citizen.
@@ -340,7 +342,11 @@ class EmailNotification(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # The claim that owns the row: a worker only moves rows that still carry its attempt id.
     attempt_id = models.UUIDField(null=True, blank=True)
+    # The claim's lease: set when claimed, renewed while the worker sends (messages.notifications.lease).
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Times this e-mail was sent again without knowing whether an earlier copy was delivered (lost
+    # worker or connection after the whole message): each is a possible duplicate, same Message-ID.
+    resent_after_loss = models.PositiveSmallIntegerField(default=0, db_default=0)  # raw INSERTs (owing) omit it
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     to_address = models.EmailField(blank=True)

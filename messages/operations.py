@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ebox.i18n import translate
-from messages.models import IntegrityIncident, Message
+from messages.models import EmailNotification, IntegrityIncident, Message
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,14 @@ def notification_failures() -> int | None:
     except Exception:  # noqa: BLE001 - a broken hook must not break the operator view
         logger.exception("operator view: notification failures selector %s failed", path)
         return None
+
+
+def possible_duplicate_emails(now: dt.datetime | None = None) -> int:
+    """Notification e-mails owed in the last 24 hours that were sent again without knowing whether a
+    first copy had arrived (a lost worker, a connection lost before the server's reply): each may
+    have reached the citizen twice, with the same Message-ID."""
+    since = (now or timezone.now()) - dt.timedelta(days=1)
+    return EmailNotification.objects.filter(created_at__gte=since).aggregate(n=Sum("resent_after_loss"))["n"] or 0
 
 
 @dataclass

@@ -115,13 +115,15 @@ def service_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _start_worker(extra_env: dict[str, str], concurrency: int = 1):
-    """Start a real Celery worker process (its own process group) and wait until it answers."""
+def _start_worker(extra_env: dict[str, str], concurrency: int = 1, python: str = sys.executable):
+    """Start a real Celery worker process (its own process group) and wait until it answers.
+
+    `python`: the interpreter to run it with (another virtualenv's, to test an installation)."""
     name = f"test-{time.monotonic_ns()}"
     log = open(Path(settings.DATA_DIR) / f"worker-{name}.log", "w+")
     proc = subprocess.Popen(
         [
-            sys.executable,
+            python,
             "-m",
             "celery",
             "-A",
@@ -185,8 +187,8 @@ def celery_worker_factory(transactional_db):
     pool children too (a crash in the middle of a task)."""
     started = []
 
-    def start(concurrency: int = 1, **extra_env: str):
-        proc = _start_worker(extra_env, concurrency)
+    def start(concurrency: int = 1, python: str = sys.executable, **extra_env: str):
+        proc = _start_worker(extra_env, concurrency, python)
         started.append(proc)
         return proc
 
@@ -202,5 +204,5 @@ def celery_worker_process(celery_worker_factory):
 
 
 from tests.browser import browser, page  # noqa: E402,F401 - shared browser fixtures
-from tests.web_support import gunicorn_factory  # noqa: E402,F401 - shared web server fixture
 from tests.s3_support import s3_server  # noqa: E402,F401 - moto's S3 server, for the storage and hosts tests
+from tests.web_support import gunicorn_factory  # noqa: E402,F401 - shared web server fixture

@@ -48,6 +48,8 @@ class Handler:
     drop_after_first: bool = False
     # Store the first message, then hold the reply until this event is set (a "slow 250").
     hold_first: threading.Event | None = None
+    # Seconds each accepted message waits before its 250 (a slow server, so a crash lands mid-batch).
+    delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
@@ -68,6 +70,8 @@ class Handler:
         if first and self.hold_first is not None:
             while not self.hold_first.is_set():
                 await asyncio.sleep(0.05)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 OK"
 
 

@@ -17,6 +17,23 @@ from tests.hosts_support import ROOT, Host, production_env, provided_keys, servi
 K8S = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.33.0"
 
+# Run in the clean virtualenv: prints each requirement of kombu[redis] that is missing or at another version.
+_UNMET_REDIS_EXTRA = """
+from importlib.metadata import PackageNotFoundError, requires, version
+from packaging.requirements import Requirement
+for text in requires("kombu"):
+    requirement = Requirement(text)
+    if requirement.marker is None or not requirement.marker.evaluate({"extra": "redis"}):
+        continue
+    try:
+        installed = version(requirement.name)
+    except PackageNotFoundError:
+        print(requirement, "missing")
+        continue
+    if installed not in requirement.specifier:
+        print(requirement, "installed", installed)
+"""
+
 
 @pytest.mark.parametrize("path", sorted(K8S.glob("*.yaml")), ids=lambda p: p.name)
 def test_kubernetes_manifests_are_valid(path):
@@ -77,6 +94,12 @@ def test_the_image_install_and_start_commands_work_from_a_clean_virtualenv(trans
     assert installed.returncode == 0, installed.stderr[-3000:]
     # kombu's Redis transport imports `packaging`: celery[redis] must bring it.
     subprocess.run([python, "-c", "import kombu.transport.redis, packaging, storages, boto3"], check=True)
+    freeze = subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True, check=True).stdout
+    assert "\npytest==" not in "\n" + freeze  # only the runtime dependencies: nothing borrowed from the dev extra
+    # kombu's Redis transport is installed as its `redis` extra declares it (`packaging` also comes
+    # with django-csp, by chance and at another version: the extra must be what brings it).
+    unmet = subprocess.run([python, "-c", _UNMET_REDIS_EXTRA], capture_output=True, text=True, check=True).stdout
+    assert unmet.strip() == "", unmet
 
     data = tmp_path / "data"
     data.mkdir()

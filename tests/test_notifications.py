@@ -13,6 +13,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from messages import operations
 from messages.models import EmailNotification, Message, MessageEvent, NotificationReminder
 from messages.notifications import mail, recovery, reminders, sending
 from messages.notifications.selectors import citizens_notification_problem
@@ -153,7 +154,7 @@ def test_backoff_is_exponential_capped_and_jittered(settings):
     assert all(sending.backoff(40).total_seconds() <= 3600 for _ in range(20))
 
 
-def test_a_lost_workers_claims_are_recovered_without_sending_twice(publish, sink, settings):
+def test_a_lost_workers_claims_are_taken_back_after_one_lease_and_nothing_is_lost(publish, sink, settings):
     a, b = CitizenFactory(activated=True), CitizenFactory(activated=True)
     publish(a.national_number)
     publish(b.national_number)
@@ -163,22 +164,26 @@ def test_a_lost_workers_claims_are_recovered_without_sending_twice(publish, sink
         row.address = "x@example.be"
     handed, untouched = rows
     assert sending._mark_sending(attempt, [handed]) == {handed.id}
-    # The worker "dies" here. Later, beat recovers its claims.
-    later = timezone.now() + settings.EBOX_NOTIFICATION_STALE_AFTER + dt.timedelta(seconds=1)
+    # The worker "dies" here. Within its lease nothing is taken back ...
+    assert recovery.recover_stale(now=timezone.now() + settings.EBOX_NOTIFICATION_LEASE / 2) == (0, 0)
+    # ... one lease later, beat takes both back: the handed-over one is a possible duplicate.
+    later = timezone.now() + settings.EBOX_NOTIFICATION_LEASE + dt.timedelta(seconds=1)
     assert recovery.recover_stale(now=later) == (1, 1)
-    assert EmailNotification.objects.get(id=handed.id).status == "uncertain"
-    assert EmailNotification.objects.get(id=untouched.id).status == "pending"
+    assert EmailNotification.objects.get(id=handed.id).resent_after_loss == 1
+    assert EmailNotification.objects.get(id=untouched.id).resent_after_loss == 0
+    assert operations.possible_duplicate_emails() == 1
 
-    assert sending.send_due().sent == 1  # only the one never handed to SMTP
-    assert len(sink.received) == 1
-    # The old attempt, if it was only slow, can neither send a row taken over ...
+    assert sending.send_due().sent == 2  # none lost; the resent copy keeps its Message-ID
+    assert sorted(r.message["Message-ID"] for r in sink.received) == sorted(
+        f"<{mail.message_id(i)}>" for i in (handed.id, untouched.id)
+    )
+    assert MessageEvent.objects.filter(kind="notified").count() == 2
+    # The old attempt, if it was only slow, can neither send a row taken over nor record it.
     assert sending._mark_sending(attempt, [untouched]) == set()
-    # ... nor touch it, but its late report of what it did send is the truth.
     sending._record(attempt, sending._Outcome(sent=[handed.id, untouched.id]))
-    assert EmailNotification.objects.get(id=handed.id).status == "sent"
-    assert EmailNotification.objects.get(id=untouched.id).attempts == 2
-    # Operators may requeue an uncertain e-mail; it keeps its Message-ID.
-    EmailNotification.objects.filter(id=handed.id).update(status="uncertain")
+    assert MessageEvent.objects.filter(kind="notified").count() == 2
+    # Operators may still requeue a failed e-mail.
+    EmailNotification.objects.filter(id=handed.id).update(status="failed")
     assert recovery.requeue([handed.id, untouched.id]) == 1
 
 
@@ -291,7 +296,7 @@ def test_the_pipelined_smtp_dialogue_refuses_one_recipient_and_goes_on(sink):
     assert b"\r\n.a line starting with a dot\r\n" in sink.received[0].data
 
 
-def test_a_connection_lost_after_the_whole_message_is_recorded_uncertain_not_resent(publish, sink):
+def test_a_connection_lost_after_the_whole_message_is_sent_again_with_the_same_message_id(publish, sink):
     a, b = CitizenFactory(activated=True), CitizenFactory(activated=True)
     publish(a.national_number)
     publish(b.national_number)
@@ -299,15 +304,19 @@ def test_a_connection_lost_after_the_whole_message_is_recorded_uncertain_not_res
 
     report = sending.send_due()
 
-    assert (report.sent, report.retried) == (0, 1)
+    assert (report.sent, report.retried, report.maybe_delivered) == (0, 1, 1)
     statuses = sorted(EmailNotification.objects.values_list("status", flat=True))
-    assert statuses == ["pending", "uncertain"]
-    uncertain = EmailNotification.objects.get(status="uncertain")
-    assert "not resent" in uncertain.last_error
+    assert statuses == ["pending", "pending"]
+    maybe = EmailNotification.objects.get(resent_after_loss=1)
+    assert "same Message-ID" in maybe.last_error
+    first_id = sink.received[0].message["Message-ID"]
+    sink.handler.drop_after_first = False
     EmailNotification.objects.filter(status="pending").update(execute_after=timezone.now())
-    assert sending.send_due().sent == 1
+    assert sending.send_due().sent == 2
     assert sending.send_due().claimed == 0
-    assert sorted(r.rcpt[0] for r in sink.received) == sorted([a.email, b.email])
+    assert sorted(r.rcpt[0] for r in sink.received) == sorted([a.email, b.email, sink.received[0].rcpt[0]])
+    assert [r.message["Message-ID"] for r in sink.received].count(first_id) == 2  # the receiver collapses them
+    assert operations.possible_duplicate_emails() == 1
 
 
 def test_other_email_backends_get_the_same_email_through_djangos_mail_api(publish, citizen, settings):

@@ -208,8 +208,8 @@ class SmtpTransport:
             if isinstance(error, ConnectionLost):
                 self._drop()
                 if body_sent:
-                    # The server has the whole message and may have queued it: sending again could
-                    # make a duplicate, so this e-mail is recorded as uncertain instead.
+                    # The server has the whole message and may have queued it: it is sent again
+                    # (same Message-ID) and counted as a possible duplicate (sending._record).
                     raise Uncertain(f"connection lost before the reply to the end of the message: {error}") from exc
             raise error from exc
         if code != 250:

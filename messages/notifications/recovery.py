@@ -1,4 +1,4 @@
-"""Recovery and operators: claims a lost worker left, the beat's sending job, requeueing by hand."""
+"""Recovery and operators: claims a lost worker left (expired leases), the beat's sending job, requeueing by hand."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from messages.models import EmailNotification
@@ -20,22 +21,32 @@ Status = EmailNotification.Status
 
 
 def recover_stale(now: dt.datetime | None = None) -> tuple[int, int]:
-    """Claims a dead worker left: `claimed` rows go back to pending (never handed to SMTP);
-    `sending` rows become `uncertain` (maybe delivered; not resent). Returns (released, uncertain)."""
+    """Claims of a lost worker (lease not renewed for EBOX_NOTIFICATION_LEASE) go back to pending:
+    `claimed` rows were never handed to SMTP; `sending` rows (at most one chunk per lost attempt)
+    may have been delivered and are sent again with the same Message-ID, each counted in
+    `resent_after_loss` (a possible duplicate). Returns (released, possible duplicates)."""
     now = now or timezone.now()
-    cutoff = now - settings.EBOX_NOTIFICATION_STALE_AFTER
+    cutoff = now - settings.EBOX_NOTIFICATION_LEASE
     with transaction.atomic():
         released = EmailNotification.objects.filter(status=Status.CLAIMED, claimed_at__lt=cutoff).update(
             status=Status.PENDING, attempt_id=None, execute_after=timezone.now()
         )
-        uncertain = EmailNotification.objects.filter(status=Status.SENDING, claimed_at__lt=cutoff).update(
-            status=Status.UNCERTAIN,
-            last_error="the worker stopped after handing this e-mail to the SMTP server: it may have been "
-            "delivered; not resent, to never send it twice",
+        resent = EmailNotification.objects.filter(status=Status.SENDING, claimed_at__lt=cutoff).update(
+            status=Status.PENDING,
+            attempt_id=None,
+            execute_after=timezone.now(),
+            resent_after_loss=F("resent_after_loss") + 1,
+            last_error="the worker was lost while sending this e-mail: sent again with the same Message-ID "
+            "(a first copy may have arrived)",
         )
-    if uncertain:
-        logger.error("%d notification e-mail(s) left uncertain by a lost worker", uncertain)
-    return released, uncertain
+    if released or resent:
+        logger.warning(
+            "claims of a lost worker taken back: %d e-mail(s) never handed over, %d sent again "
+            "(possible duplicates, same Message-ID)",
+            released,
+            resent,
+        )
+    return released, resent
 
 
 def send_due_notifications() -> SendReport:

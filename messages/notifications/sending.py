@@ -1,22 +1,27 @@
-"""Sending what citizens are owed (messages.notifications.owing) exactly once per citizen and window.
+"""Sending what citizens are owed (messages.notifications.owing): every e-mail arrives, once per citizen and window.
 
 A row (`EmailNotification`) moves:
 
-    pending ──claim (FOR UPDATE SKIP LOCKED, attempt id)──▶ claimed ──before SMTP──▶ sending ──▶ sent
-       ▲                                                       │                        │
-       └──────── transient failure (backoff + jitter) ◀────────┴────────────────────────┤
-                                                                         5xx / attempts exhausted ▶ failed
+    pending ──claim (FOR UPDATE SKIP LOCKED, attempt id, lease)──▶ claimed ──before SMTP──▶ sending ──▶ sent
+       ▲                                                              │                        │
+       └──────── transient failure (backoff + jitter) ◀───────────────┴────────────────────────┤
+                                                                             5xx / attempts exhausted ▶ failed
 
 Every move after the claim is fenced by the attempt id, so a task that runs twice, or a slow
-worker whose claim was taken over, moves nothing it does not own: the effect happens once.
+worker whose claim was taken over, moves nothing it does not own.
 
 The one window left: a worker that dies after the SMTP server accepted an e-mail and before
 "sent" is committed. Rows are marked `sending` in small chunks (EBOX_NOTIFICATION_CHUNK) just
-before they are handed over, so after a crash `claimed` rows are known untouched and go back
-to `pending`, while `sending` rows (at most one chunk) may or may not have been delivered.
-Those become `uncertain` and are not resent (at most once: the product promises never two
-e-mails for one window); operators see them and may requeue them, and a requeued copy keeps
-its Message-ID so receivers that de-duplicate on it collapse the copies.
+before they are handed over, and the claim is a lease the worker renews while it sends
+(messages.notifications.lease). After a crash, `claimed` rows are known untouched and go back to
+`pending`; `sending` rows (at most one chunk per lost attempt) may or may not have been delivered:
+they are sent again with the same Message-ID (receivers de-duplicate on it) rather than
+dropped, and counted in `resent_after_loss`, the possible duplicates operators see. The same
+holds for a connection lost after the whole message was sent (`mail.Uncertain`).
+
+What the SMTP server accepted is recorded even when PostgreSQL fails just then: the record is
+retried on a fresh connection (for up to a lease), so a restart does not turn a delivered
+e-mail into an unknown one.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from citizens.models import Citizen
 from messages.models import EmailNotification
 from messages.notifications import mail
+from messages.notifications.lease import Lease
 from senders.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -51,10 +57,12 @@ class SendReport:
     retried: int = 0
     failed: int = 0
     skipped: int = 0
+    # Handed over completely but unconfirmed (connection lost before the reply): sent again.
+    maybe_delivered: int = 0
     more: bool = False
 
     def add(self, other: SendReport) -> None:
-        for name in ("claimed", "sent", "retried", "failed", "skipped"):
+        for name in ("claimed", "sent", "retried", "failed", "skipped", "maybe_delivered"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -189,19 +197,42 @@ def _mark_sending(attempt: uuid.UUID, rows: list[_Claimed], sent: list[int] | No
 
 
 def _record(attempt: uuid.UUID, outcome: _Outcome) -> None:
+    """`_record_once`, again on a fresh connection while PostgreSQL is unavailable (up to one lease):
+    what the SMTP server accepted must be recorded as sent, not left for recovery to guess."""
+    deadline = time.monotonic() + settings.EBOX_NOTIFICATION_LEASE.total_seconds()
+    pause = 0.2
+    while True:
+        try:
+            _record_once(attempt, outcome)
+            return
+        except DatabaseError as exc:
+            # Inside a caller's transaction there is no fresh connection to take: let it fail.
+            if connection.in_atomic_block or time.monotonic() + pause > deadline:
+                logger.error("could not record notification attempt %s: %s", attempt, exc)
+                raise
+            logger.warning("recording notification attempt %s failed (%s): retrying", attempt, exc)
+            connection.close()  # Django reconnects on the next query
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+
+def _record_once(attempt: uuid.UUID, outcome: _Outcome) -> None:
     """Record what happened to the rows this attempt still owns, in one transaction.
 
-    Owned: the attempt id matches and the row is claimed, sending, or uncertain (recovery may
-    have judged a slow attempt dead; what it reports now is the truth)."""
+    Owned: the attempt id matches and the row is claimed, sending, or (former state) uncertain."""
     now = timezone.now()
     max_attempts = settings.EBOX_NOTIFICATION_MAX_ATTEMPTS
     failed = list(outcome.failed)
-    retry = []
-    for row, error in outcome.retry:
+    retry = []  # (row, error, 1 if a copy may have been delivered already else 0)
+    maybe = [
+        (row, f"{error} (sent again with the same Message-ID: a first copy may have arrived)", 1)
+        for row, error in outcome.uncertain
+    ]
+    for row, error, resent in [(r, e, 0) for r, e in outcome.retry] + maybe:
         if row.attempts >= max_attempts:
             failed.append((row, f"attempts exhausted ({row.attempts}): {error}"))
         else:
-            retry.append((row, error))
+            retry.append((row, error, resent))
     with transaction.atomic(), connection.cursor() as cursor:
         if outcome.sent:
             # The chunk statement with no next chunk to mark.
@@ -222,24 +253,15 @@ def _record(attempt: uuid.UUID, outcome: _Outcome) -> None:
         if retry:
             cursor.execute(
                 "UPDATE mailbox_emailnotification AS n SET status = 'pending', attempt_id = NULL, "
-                "execute_after = v.after, last_error = v.error "
-                "FROM unnest(%(ids)s::bigint[], %(afters)s::timestamptz[], %(errors)s::text[]) AS v(id, after, error) "
+                "execute_after = v.after, last_error = v.error, resent_after_loss = n.resent_after_loss + v.resent "
+                "FROM unnest(%(ids)s::bigint[], %(afters)s::timestamptz[], %(errors)s::text[], %(resent)s::int[]) "
+                "AS v(id, after, error, resent) "
                 "WHERE n.id = v.id AND n.attempt_id = %(attempt)s AND n.status IN ('claimed', 'sending', 'uncertain')",
                 {
-                    "ids": [r.id for r, _ in retry],
-                    "afters": [now + backoff(r.attempts) for r, _ in retry],
-                    "errors": [e[:500] for _, e in retry],
-                    "attempt": attempt,
-                },
-            )
-        if outcome.uncertain:
-            cursor.execute(
-                "UPDATE mailbox_emailnotification AS n SET status = 'uncertain', last_error = v.error "
-                "FROM unnest(%(ids)s::bigint[], %(errors)s::text[]) AS v(id, error) "
-                "WHERE n.id = v.id AND n.attempt_id = %(attempt)s AND n.status IN ('claimed', 'sending', 'uncertain')",
-                {
-                    "ids": [r.id for r, _ in outcome.uncertain],
-                    "errors": [f"{e} (not resent, to never send it twice)"[:500] for _, e in outcome.uncertain],
+                    "ids": [r.id for r, _, _ in retry],
+                    "afters": [now + backoff(r.attempts) for r, _, _ in retry],
+                    "errors": [e[:500] for _, e, _ in retry],
+                    "resent": [resent for _, _, resent in retry],
                     "attempt": attempt,
                 },
             )
@@ -259,6 +281,12 @@ def _record(attempt: uuid.UUID, outcome: _Outcome) -> None:
             )
     for row, error in failed:
         logger.warning("notification %s failed permanently: %s", row.id, error)
+    if maybe:
+        logger.warning(
+            "%d notification e-mail(s) may have been delivered already: sent again with the same Message-ID "
+            "(possible duplicates)",
+            len(maybe),
+        )
 
 
 _ALREADY_READ_SQL = """
@@ -322,13 +350,32 @@ def send_batch(limit: int | None = None) -> SendReport:
     if outcome.skipped:
         _record(attempt, outcome)
         report.skipped = len(outcome.skipped)
+    with Lease(attempt):
+        _send_rows(attempt, to_send, report)
+    return report
+
+
+def _send_rows(attempt: uuid.UUID, to_send: list[_Claimed], report: SendReport) -> None:
+    """Hand the rows to SMTP chunk by chunk, recording each chunk's outcome with the next one's mark."""
     transport = mail.transport()
     chunk_size = max(1, settings.EBOX_NOTIFICATION_CHUNK)
     accepted: list[int] = []  # sent, not yet recorded: recorded with the next chunk's mark
     try:
         for start in range(0, len(to_send), chunk_size):
             chunk = to_send[start : start + chunk_size]
-            owned = _mark_sending(attempt, chunk, sent=accepted)
+            try:
+                owned = _mark_sending(attempt, chunk, sent=accepted)
+            except DatabaseError as exc:
+                if connection.in_atomic_block:
+                    raise
+                # PostgreSQL failed: nothing more is handed over; what SMTP accepted is still
+                # recorded as sent (retried on a fresh connection), the rest waits for a retry.
+                rest = to_send[start:]
+                connection.close()
+                _record(attempt, _Outcome(sent=accepted, retry=[(r, f"database unavailable: {exc}") for r in rest]))
+                report.retried += len(rest)
+                accepted = []
+                break
             accepted = []
             outcome = _Outcome()
             lost: str | None = None
@@ -343,9 +390,10 @@ def send_batch(limit: int | None = None) -> SendReport:
                 except mail.PermanentError as exc:
                     outcome.failed.append((row, str(exc)))
                 except mail.Uncertain as exc:
-                    # Maybe delivered: not resent (at most once), recorded for operators.
+                    # Maybe delivered: sent again with the same Message-ID, counted as a possible duplicate.
                     lost = str(exc)
                     outcome.uncertain.append((row, lost))
+                    report.maybe_delivered += 1
                 except mail.ConnectionLost as exc:
                     # Nothing after this one is handed over: the server is gone or going.
                     lost = str(exc)
@@ -371,7 +419,6 @@ def send_batch(limit: int | None = None) -> SendReport:
             _record(attempt, _Outcome(sent=accepted))
     finally:
         transport.close()
-    return report
 
 
 def _hand_over(transport, row: _Claimed) -> None:

@@ -150,7 +150,10 @@ def seal_messages(message_ids: Iterable[uuid.UUID | str]) -> int:
     if not chunks:
         return 0
     kid, key = signing.current_signing_key()
-    with transaction.atomic():
+    # The pipeline talks to psycopg directly: Django's wrapper turns its errors into Django's and
+    # marks the connection broken, so that the worker closes it after the task (Django's Celery
+    # fixup closes only connections so marked) instead of failing every later task on it.
+    with transaction.atomic(), connection.wrap_database_errors:
         connection.ensure_connection()
         conn = connection.connection
         texts: dict[str, MessageText] = {}  # by content id: linked messages share one content

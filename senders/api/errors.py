@@ -17,8 +17,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from ebox.status_message import CODES, status_message
+from ebox.storage import StorageUnavailable
 
 logger = logging.getLogger(__name__)
+
+# A full disk is not freed in seconds: clients come back in a minute.
+STORAGE_RETRY_AFTER_SECONDS = 60
 
 
 def detail(ref: str, message: str, kind: str = "invalid") -> dict:
@@ -83,6 +87,11 @@ def exception_handler(exc, context):
         logger.warning("database unavailable in %s: %s", context.get("view"), exc)
         response = error_response(503, "the service is briefly unavailable; nothing was stored, try again")
         response["Retry-After"] = "5"
+    elif isinstance(exc, StorageUnavailable):
+        # Disk full or storage backend down: what was written is removed (messages.services.publishing).
+        logger.warning("attachment storage unavailable in %s: %s", context.get("view"), exc)
+        response = error_response(503, "the attachment storage is unavailable; nothing was stored, try again later")
+        response["Retry-After"] = str(STORAGE_RETRY_AFTER_SECONDS)
     else:
         logger.exception("unexpected error in %s", context.get("view"))
         return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error", code="INTERNAL_ERROR")
