@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from citizens import receipt_views, views
+from citizens import account_views, receipt_views, views
 
 app_name = "citizens"
 
@@ -18,11 +18,11 @@ urlpatterns = [
     path("inbox/<uuid:message_id>/reply/", views.message_reply, name="reply"),
     path("inbox/<uuid:message_id>/acknowledgement/", receipt_views.acknowledge, name="acknowledgement"),
     path("inbox/logos/<int:organisation_id>/", views.organisation_logo, name="logo"),
-    path("activate/", views.activate, name="activate"),
-    path("activate/deactivate/", views.deactivate, name="deactivate"),
-    path("activate/resend/", views.resend_verification, name="resend_verification"),
-    path("verify-email/<str:token>/", views.verify_email, name="verify_email"),
-    path("settings/", views.settings_page, name="settings"),
-    path("language/", views.set_language, name="set_language"),
-    path("logged-out/", views.logged_out, name="logged_out"),
+    path("activate/", account_views.activate, name="activate"),
+    path("activate/deactivate/", account_views.deactivate, name="deactivate"),
+    path("activate/resend/", account_views.resend_verification, name="resend_verification"),
+    path("verify-email/<str:token>/", account_views.verify_email, name="verify_email"),
+    path("settings/", account_views.settings_page, name="settings"),
+    path("language/", account_views.set_language, name="set_language"),
+    path("logged-out/", account_views.logged_out, name="logged_out"),
 ]
