@@ -149,7 +149,7 @@ def _check_acknowledgement(payload: dict, document: dict, seal: dict, events: di
             raise Invalid("evidence of receipt without an acknowledgement")
         return []
     signed = answer["document"]
-    _check_signature(keys, answer.get("kid"), answer.get("signature", ""), signed, "acknowledgement")
+    _check_signature(keys, answer.get("kid"), answer.get("signature", ""), signed, "acknowledgement", signed.get("at"))
     if signed.get("messageId") != payload.get("messageId"):
         raise Invalid("the acknowledgement is for another message")
     if signed.get("messageSealSha256") != hashlib.sha256(_b64url_decode(seal.get("signature", ""))).hexdigest():
