@@ -69,6 +69,8 @@ MIDDLEWARE = [
     # Cache-Control: no-store by default, Secure on every cookie under https (ebox.headers).
     "ebox.headers.ResponseHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
+    # 400 for a NUL in the path, query or headers, before anything looks them up (ebox.safe_input).
+    "ebox.safe_input.UnsafeRequestMiddleware",
     # 429 before any work: OAuth endpoints, admin login, OIDC callback, API (ebox.ratelimit).
     "ebox.ratelimit.RateLimitMiddleware",
     "ebox.headers.BearerHeaderOnlyMiddleware",
@@ -306,6 +308,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # The API speaks JSON only (its documentation is /api/v2/docs/, not DRF's browsable pages).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bounded depth and numbers, no NUL or lone surrogate in strings (ebox.safe_input).
+    "DEFAULT_PARSER_CLASSES": ["ebox.safe_input.SafeJSONParser"],
     # Every API error is the eBox spec's StatusMessage (id, code, message, details).
     "EXCEPTION_HANDLER": "senders.api.errors.exception_handler",
 }
