@@ -192,3 +192,23 @@ def celery_worker_process(celery_worker_factory):
 
 
 from tests.browser import browser, page  # noqa: E402,F401 - shared browser fixtures
+
+FUZZ_EXAMPLES = 25  # generated calls per API operation in the suite (tests/test_fuzz_api.py)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--calls", type=int, default=None, help="tests/test_fuzz_api.py: generated calls, spread over the operations"
+    )
+
+
+def pytest_configure(config):
+    # Hypothesis' settings are read when the fuzz test is decorated (at import): set them here.
+    from hypothesis import settings as hypothesis_settings
+
+    calls = config.getoption("--calls")
+    operations = 23  # of /api/v2/schema/ (docs/openapi.yaml); only sizes the long run
+    hypothesis_settings.register_profile(
+        "ebox", max_examples=max(1, calls // operations) if calls else FUZZ_EXAMPLES, database=None
+    )
+    hypothesis_settings.load_profile("ebox")
