@@ -376,6 +376,9 @@ EBOX_SEARCH_MAX_ITEMS = env.int("EBOX_SEARCH_MAX_ITEMS", default=1000)
 EBOX_LINK_MAX_RECIPIENTS = env.int("EBOX_LINK_MAX_RECIPIENTS", default=10_000)
 # Help desk named in API error messages (StatusMessage.contact); empty: none.
 EBOX_API_CONTACT = env.str("EBOX_API_CONTACT", default="")
+# Whether the append-only triggers' functions are created with a TRUNCATE switch (migration time).
+# Never in production (any role can turn the switch on); the test settings set it (audit/append_only.py).
+EBOX_AUDIT_TRUNCATE_SWITCH = False
 # Key-encryption key for the per-message data keys: "<id>:<base64 32 bytes>", or a file.
 EBOX_KEK = env.str("EBOX_KEK", default="")
 EBOX_KEK_FILE = env.str("EBOX_KEK_FILE", default="")
