@@ -9,4 +9,4 @@ RUN EBOX_DATA_DIR=/tmp/build DATABASE_URL=postgres://unused/x REDIS_URL=redis://
     python manage.py collectstatic --noinput && chown -R ebox /app
 USER ebox
 EXPOSE 8000
-CMD ["gunicorn", "ebox.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "ebox.wsgi"]

@@ -9,7 +9,8 @@
 - `bad_text` says why a string cannot be stored (NUL, lone surrogate).
 - `UnsafeRequestMiddleware` refuses a request whose path, query string or headers carry a NUL
   (a path id, a filter, an Idempotency-Key or a bearer token with a NUL used to reach
-  PostgreSQL) with 400 (a StatusMessage under /api/).
+  PostgreSQL) with 400 (a StatusMessage under /api/), and a URL or headers past our size limits
+  with 414 / 431, below gunicorn's own limits (whose answers are HTML).
 - `bounded_int` converts a query value to an int within bounds, refusing long digit strings
   before converting them.
 """
@@ -129,19 +130,49 @@ def bounded_int(value: str | None, default: int, low: int, high: int) -> int | N
     return number if low <= number <= high else None
 
 
+# Below gunicorn's limits (gunicorn.conf.py: 8,190 bytes a line), so clients get our StatusMessage.
+MAX_URL_BYTES = 4096
+MAX_HEADER_BYTES = 4096
+MAX_HEADERS_BYTES = 16384
+
+
 class UnsafeRequestMiddleware:
-    """400 for a NUL in the path, the query string or a header, before any view or query sees it."""
+    """400 for a NUL in the path, the query string or a header, before any view or query sees it;
+    414 for a URL, 431 for a header past our limits (below gunicorn's, see gunicorn.conf.py)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        oversize = self._oversize(request)
+        if oversize is not None:
+            return self._refuse(request, *oversize)
         where = self._where(request)
         if where is None:
             return self.get_response(request)
         message = f"the {where} contains a NUL character"
         # A token with a NUL is no token: 401, as for any other wrong token.
         status, code = (401, "INVALID_AUTHORIZATION") if where == "header Authorization" else (400, "INVALID_DATA")
+        return self._refuse(request, status, code, message)
+
+    @staticmethod
+    def _oversize(request) -> tuple[int, str, str] | None:
+        url = len(request.META.get("PATH_INFO", "")) + len(request.META.get("QUERY_STRING", ""))
+        if url > MAX_URL_BYTES:
+            return 414, "URI_TOO_LONG", f"the URL is longer than {MAX_URL_BYTES} bytes"
+        total = 0
+        for key, value in request.META.items():
+            if key.startswith("HTTP_") and isinstance(value, str):
+                if len(value) > MAX_HEADER_BYTES:
+                    name = key.removeprefix("HTTP_").replace("_", "-").title()
+                    return 431, "HEADER_TOO_LARGE", f"the {name} header is longer than {MAX_HEADER_BYTES} bytes"
+                total += len(key) + len(value)
+        if total > MAX_HEADERS_BYTES:
+            return 431, "HEADER_TOO_LARGE", f"the headers are longer than {MAX_HEADERS_BYTES} bytes in all"
+        return None
+
+    @staticmethod
+    def _refuse(request, status: int, code: str, message: str):
         if request.path.startswith("/api/"):
             body = {"id": str(uuid.uuid4()), "code": code, "message": message}
             contact = getattr(settings, "EBOX_API_CONTACT", "")

@@ -191,3 +191,29 @@ def test_every_known_bad_input_gets_a_4xx_status_message_and_stores_nothing(api,
 def test_a_garbage_bearer_token_gets_401(api):
     answer = new_client().get("/api/v2/referenceData/messageTypes", HTTP_AUTHORIZATION="Bearer a\x00b")
     assert answer.status_code == 401 and answer.json()["code"] == "INVALID_AUTHORIZATION"
+
+
+# --- 10. Oversized URLs and headers get a StatusMessage below gunicorn's own (HTML) limits -------------
+
+
+def test_long_urls_and_headers_get_a_status_message_below_gunicorns_limits(api):
+    import runpy
+
+    from ebox import safe_input
+    from tests.conftest import ROOT
+
+    client = new_client()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api['sender']}"}
+    long_url = client.get("/api/v2/referenceData/messageTypes?x=" + "a" * 5000, **auth)
+    assert long_url.status_code == 414 and long_url.json()["code"] == "URI_TOO_LONG"
+    assert_matches(long_url.json(), "StatusMessage")
+    long_header = client.get("/api/v2/referenceData/messageTypes", HTTP_X_PADDING="a" * 5000, **auth)
+    assert long_header.status_code == 431 and long_header.json()["code"] == "HEADER_TOO_LARGE"
+    many_headers = client.get(
+        "/api/v2/referenceData/messageTypes", **{f"HTTP_X_P{i}": "a" * 3000 for i in range(6)}, **auth
+    )
+    assert many_headers.status_code == 431
+    assert client.get("/api/v2/referenceData/messageTypes?x=" + "a" * 3000, **auth).status_code == 200
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["limit_request_line"] > safe_input.MAX_URL_BYTES + 100
+    assert conf["limit_request_field_size"] > safe_input.MAX_HEADER_BYTES + 100
