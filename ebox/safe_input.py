@@ -26,10 +26,11 @@ from itertools import accumulate
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser
 
 MAX_JSON_DEPTH = 32  # the deepest document of the API (a batch item's businessDataList) is 6 deep
 MAX_JSON_INTEGER_DIGITS = 100
+READ_CHUNK = 64 * 1024
 
 # One JSON string (the unrolled form is linear on long base64 strings), and what is left between strings.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -106,12 +107,35 @@ def _check_strings(data: object) -> None:
             stack.extend(item)
 
 
-class SafeJSONParser(JSONParser):
-    """DRF's JSON parser through `loads`: bounded depth and numbers, no NUL or lone surrogate."""
+class BodyTooLarge(ParseError):
+    status_code = 413
+    default_code = "too_large"
+
+
+class SafeJSONParser(BaseParser):
+    """DRF's JSON parser through `loads`: bounded depth and numbers, no NUL or lone surrogate.
+
+    The body is read in chunks up to the view's `max_body_bytes()` (DATA_UPLOAD_MAX_MEMORY_SIZE
+    for views without one) and refused with 413 as soon as it passes it, Content-Length or not.
+    Not a subclass of DRF's JSONParser: DRF reads `request.body` (capped at
+    DATA_UPLOAD_MAX_MEMORY_SIZE) for those before calling them.
+    """
+
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
+        view = (parser_context or {}).get("view")
+        limit = getattr(view, "max_body_bytes", lambda: None)() or settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body = bytearray()
+        while stream is not None:
+            chunk = stream.read(READ_CHUNK)
+            if not chunk:
+                break
+            body += chunk
+            if len(body) > limit:
+                raise BodyTooLarge(f"request body larger than {limit} bytes")
         try:
-            return loads(stream.read() if stream is not None else b"")
+            return loads(body)
         except UnsafeInput as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
 

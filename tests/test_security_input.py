@@ -217,3 +217,45 @@ def test_long_urls_and_headers_get_a_status_message_below_gunicorns_limits(api):
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert conf["limit_request_line"] > safe_input.MAX_URL_BYTES + 100
     assert conf["limit_request_field_size"] > safe_input.MAX_HEADER_BYTES + 100
+
+
+# --- 6. One documented size limit per endpoint -------------------------------------------------------
+
+
+def test_the_batch_limit_is_its_own_and_an_oversized_item_gets_its_own_413(api, settings):
+    from ebox.pdf import simple_pdf
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000  # the JSON endpoints' limit: not the batch's
+    settings.EBOX_MAX_ATTACHMENT_BYTES = 100_000
+    settings.EBOX_BATCH_MAX_BYTES = 1_000_000
+    number, type_id = api["citizen"].national_number, api["message_type"].message_type_id
+
+    def item(pdf: bytes) -> dict:
+        return {
+            "messageToPublish": message_json(number, type_id),
+            "documents": {
+                "upfile1": {"fileName": "a.pdf", "mediaType": "application/pdf", "content": b64encode(pdf).decode()}
+            },
+        }
+
+    small, large = simple_pdf("ok", ["x"], padding_bytes=20_000), simple_pdf("big", ["x"], padding_bytes=150_000)
+    client, auth = new_client(), {"HTTP_AUTHORIZATION": f"Bearer {api['sender']}"}
+    answer = client.post(
+        "/api/v2/extensions/publishMessages",
+        json.dumps({"messages": [item(small), item(large), item(small)]}),
+        content_type="application/json",
+        **auth,
+    )
+    assert answer.status_code == 200, answer.content[:300]
+    assert [i["status"] for i in answer.json()["items"]] == [201, 413, 201]
+    too_big = client.post(
+        "/api/v2/extensions/publishMessages",
+        json.dumps({"messages": [item(small)] * 40}),
+        content_type="application/json",
+        **auth,
+    )
+    assert too_big.status_code == 413 and too_big.json()["code"] == "PAYLOAD_TOO_LARGE"
+    other = client.post(
+        "/api/v2/searchMessageStatus", "[" + '"x",' * 30_000 + '"x"]', content_type="application/json", **auth
+    )
+    assert other.status_code == 413 and other.json()["code"] == "PAYLOAD_TOO_LARGE"
