@@ -32,7 +32,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not browser"
 
-# Every portal and public page, four languages × 320/768/1280 px, under .data/screenshots/ (Chromium).
+# Every portal and public page, four languages × 320/768/1280 px, plus the admin and API docs, under .data/screenshots/ (Chromium).
 screenshots: $(STAMP)
 	EBOX_SCREENSHOTS=$(CURDIR)/.data/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/test_screenshots.py
 

@@ -67,3 +67,25 @@ class AuditCheckpoint(models.Model):
         verbose_name = _("audit checkpoint")
         verbose_name_plural = _("audit checkpoints")
         ordering = ["-id"]
+
+
+class AuditPrune(models.Model):
+    """A signed record that entries up to `through_entry_id` were pruned after the retention period.
+
+    `anchor_hash` is the entry hash of the last pruned entry, which the first kept entry names
+    as its previous hash: `verify()` starts the chain there. Only the database function
+    `audit_prune(bigint)` (migration 0002, see audit.retention) can delete entries.
+    """
+
+    through_entry_id = models.BigIntegerField(_("pruned through entry"))
+    anchor_hash = models.CharField(_("hash of the last pruned entry"), max_length=64)
+    cutoff = models.DateTimeField(_("entries older than"))
+    pruned_count = models.PositiveBigIntegerField(_("entries pruned"))
+    signed_at = models.DateTimeField(_("signed at"))
+    kid = models.CharField(_("seal key id"), max_length=64)
+    signature = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("audit prune")
+        verbose_name_plural = _("audit prunes")
+        ordering = ["-id"]

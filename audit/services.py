@@ -12,9 +12,13 @@
   A view can instead have its action append the entry in the action's own statement
   (`recorded_with_action`, `append_statement(before=…)`; publishMessage: one statement and one
   commit for both); the middleware then skips that request.
-- `sign_checkpoint()` (beat) signs the chain head with the platform seal key, so a tail
-  removed after a checkpoint shows; `verify()` (`manage.py verify_audit`) checks the
-  chain and every checkpoint and names the first bad entry.
+- `sign_checkpoint()` (beat) checks the entries since the last anchor, then signs the chain
+  head with the platform seal key and anchors it outside the database (`audit.anchors`), so
+  a tail removed after a checkpoint shows, and so does a chain a database superuser rewrote
+  whole. `verify()` (`manage.py verify_audit`) checks the chain, every checkpoint, the
+  database against the anchors, gaps in checkpoint ids and a stale last checkpoint, and
+  names the first bad entry; after a retention prune
+  (`audit.retention`) the chain starts at the signed prune record's anchor hash.
 
 Actors never appear in clear: a citizen is `citizen:<HMAC-SHA256 of the national number
 under EBOX_AUDIT_HMAC_KEY>`, a machine client `client:<OAuth client id>`.
@@ -31,9 +35,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from audit.models import AuditCheckpoint, AuditEntry, AuditHead
+from audit import anchors, retention
+from audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditPrune
 from ebox import db
 from ebox.canonical import canonical
 from messages import signing
@@ -52,6 +58,11 @@ def citizen_actor(national_number: str) -> str:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest() if token else ""
+
+
+def timestamp(value) -> str:
+    """A time as the audit trail signs it: UTC, microseconds, Z."""
+    return _timestamp(value)
 
 
 def _timestamp(value) -> str:
@@ -254,25 +265,69 @@ def checkpoint_document(entry_id: int, entry_hash_hex: str, signed_at) -> dict:
     }
 
 
+class ChainBroken(Exception):
+    """The chain does not verify: no checkpoint is signed over it."""
+
+
+def _check_tail(after: anchors.Anchor | None) -> str | None:
+    """Check the entries after the newest anchor (from the genesis if none): the problem, or None.
+
+    Cheap enough for every checkpoint: only the entries since the last one are read. It starts
+    from the anchor, which the database role cannot change, so a chain rewritten in the
+    database is never signed again.
+    """
+    prev, prev_id = GENESIS_HASH, None
+    rows = AuditEntry.objects.order_by("id")
+    if after is not None:
+        anchored = AuditEntry.objects.filter(id=after.entry_id).values_list("entry_hash", flat=True).first()
+        if anchored != after.entry_hash:
+            return f"entry {after.entry_id} no longer has the hash anchored by checkpoint {after.checkpoint_id}"
+        prev, prev_id = after.entry_hash, after.entry_id
+        rows = rows.filter(id__gt=after.entry_id)
+    fields = ("id", "at", "actor", "token_sha256", "method", "url", "status_code", "ids", "prev_hash", "entry_hash")
+    for entry_id, at, actor, token, method, url, status, ids, stored_prev, stored_hash in rows.values_list(
+        *fields
+    ).iterator(5000):
+        text = canonical_entry(
+            at=at, actor=actor, token_sha256=token, method=method, url=url, status_code=status, ids=list(ids)
+        )
+        if stored_prev != prev or entry_hash(stored_prev, text) != stored_hash:
+            return f"entry {entry_id} does not follow entry {prev_id} in the chain"
+        prev, prev_id = stored_hash, entry_id
+    return None
+
+
 def sign_checkpoint() -> AuditCheckpoint | None:
-    """Sign the current chain head (nothing to do when it has not moved since the last checkpoint)."""
+    """Sign the current chain head and anchor it (nothing to do when it has not moved since the last checkpoint).
+
+    The entries since the newest anchor are checked first; raises ChainBroken rather than sign a
+    broken chain. The checkpoint row commits only once its anchor file is written.
+    """
     head = AuditEntry.objects.order_by("-id").values_list("id", "entry_hash").first()
     if head is None:
         return None
     last = AuditCheckpoint.objects.order_by("-id").values_list("entry_id", flat=True).first()
     if last == head[0]:
         return None
+    problem = _check_tail(anchors.newest())
+    if problem:
+        logger.error("audit checkpoint refused: %s", problem)
+        raise ChainBroken(problem)
     now = timezone.now()
     kid, signature = signing.sign(checkpoint_document(head[0], head[1], now))
-    return AuditCheckpoint.objects.create(
-        entry_id=head[0], entry_hash=head[1], signed_at=now, kid=kid, signature=signature
-    )
+    with transaction.atomic():
+        checkpoint = AuditCheckpoint.objects.create(
+            entry_id=head[0], entry_hash=head[1], signed_at=now, kid=kid, signature=signature
+        )
+        anchors.write_anchor(checkpoint, _timestamp(now))
+    return checkpoint
 
 
 @dataclass
 class AuditReport:
     entries: int = 0
     checkpoints: int = 0
+    anchors: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_entry: int | None = None
 
@@ -286,9 +341,17 @@ def verify(progress=None, chunk_size: int = 5000) -> AuditReport:
     report = AuditReport()
     hashes: dict[int, str] = {}
     checkpoints = list(AuditCheckpoint.objects.order_by("id"))
-    wanted = {c.entry_id for c in checkpoints}
+    anchored, unreadable = anchors.read_anchors()
+    report.problems.extend(unreadable)
+    wanted = {c.entry_id for c in checkpoints} | {a.entry_id for a in anchored}
     prev = GENESIS_HASH
     prev_id = None
+    pruned_through = 0
+    for pruned in AuditPrune.objects.order_by("through_entry_id"):
+        if not retention.verify_prune(pruned):
+            report.problems.append(f"prune {pruned.pk}: signature does not verify")
+        else:  # the chain now starts after the newest pruned entry
+            prev, prev_id, pruned_through = pruned.anchor_hash, pruned.through_entry_id, pruned.through_entry_id
     rows = AuditEntry.objects.order_by("id").values_list(
         "id", "at", "actor", "token_sha256", "method", "url", "status_code", "ids", "prev_hash", "entry_hash"
     )
@@ -317,6 +380,8 @@ def verify(progress=None, chunk_size: int = 5000) -> AuditReport:
         document = checkpoint_document(checkpoint.entry_id, checkpoint.entry_hash, checkpoint.signed_at)
         if not signing.verify(document, checkpoint.kid, checkpoint.signature):
             report.problems.append(f"checkpoint {checkpoint.pk}: signature does not verify")
+        elif checkpoint.entry_id <= pruned_through:
+            continue  # its entry was pruned after retention, behind a signed prune record
         elif checkpoint.entry_id not in hashes:
             report.problems.append(
                 f"checkpoint {checkpoint.pk}: signed entry {checkpoint.entry_id} is missing (the log was truncated)"
@@ -325,4 +390,31 @@ def verify(progress=None, chunk_size: int = 5000) -> AuditReport:
             report.problems.append(
                 f"checkpoint {checkpoint.pk}: entry {checkpoint.entry_id} no longer has the signed hash (rewritten)"
             )
+    stored = {c.pk: (c.entry_id, c.entry_hash, _timestamp(c.signed_at), c.kid, bytes(c.signature)) for c in checkpoints}
+    problems, first_bad = anchors.check_against_anchors(anchored, stored, hashes)
+    report.problems.extend(problems)
+    if first_bad is not None and (report.first_bad_entry is None or first_bad < report.first_bad_entry):
+        report.first_bad_entry = first_bad
+    report.anchors = len(anchored)
+    report.problems.extend(anchors.missing_ids(set(stored) | {a.checkpoint_id for a in anchored}))
+    report.problems.extend(_stale_checkpoint(checkpoints, anchored))
     return report
+
+
+def _stale_checkpoint(checkpoints: list[AuditCheckpoint], anchored: list[anchors.Anchor]) -> list[str]:
+    """Entries waiting longer than EBOX_AUDIT_STALE_CHECKPOINT_INTERVALS checkpoint intervals for a checkpoint.
+
+    A quiet chain gets no new checkpoint (the head did not move), so only entries after the last one count.
+    """
+    limit = dt.timedelta(
+        seconds=settings.EBOX_AUDIT_CHECKPOINT_SECONDS * settings.EBOX_AUDIT_STALE_CHECKPOINT_INTERVALS
+    )
+    last_entry = max([c.entry_id for c in checkpoints] + [a.entry_id for a in anchored], default=0)
+    waiting = AuditEntry.objects.filter(id__gt=last_entry).order_by("id").values_list("id", "at").first()
+    if waiting is None or timezone.now() - waiting[1] <= limit:
+        return []
+    last = f"the last checkpoint signed entry {last_entry}" if last_entry else "no checkpoint was ever signed"
+    return [
+        f"checkpoint stale: {last}, and entry {waiting[0]} has waited since {_timestamp(waiting[1])} "
+        f"(longer than {settings.EBOX_AUDIT_STALE_CHECKPOINT_INTERVALS} × {settings.EBOX_AUDIT_CHECKPOINT_SECONDS} s)"
+    ]

@@ -33,6 +33,9 @@ class Citizen(models.Model):
     preferred_language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.FR)
     email = models.EmailField(_("e-mail address"), blank=True)
     email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
+    # A new address the citizen asked for, waiting for its confirmation link; notifications keep going
+    # to the verified `email` until it is confirmed (then it replaces `email`).
+    pending_email = models.EmailField(_("new e-mail address to confirm"), blank=True)
     activated_at = models.DateTimeField(_("eBox activated at"), null=True, blank=True)
     last_connection_at = models.DateTimeField(_("last connection"), null=True, blank=True)
     # Notification preferences (the e-mail itself only says that something arrived, never what).
@@ -40,6 +43,11 @@ class Citizen(models.Model):
     notify_reminders = models.BooleanField(
         _("e-mail me reminders (unread registered mail, payments falling due)"), default=True
     )
+    # Postal address on record (the paper channel); informative, eBox prints nothing itself.
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -52,6 +60,12 @@ class Citizen(models.Model):
     @property
     def is_activated(self) -> bool:
         return self.activated_at is not None
+
+    @property
+    def is_digital(self) -> bool:
+        """Letters reach this citizen digitally: activated *and* a verified address to tell them (see
+        citizens.selectors.channel_for, the one rule publication, preferences and the portal follow)."""
+        return self.activated_at is not None and self.email_verified_at is not None and bool(self.email)
 
 
 class ActivationChange(models.Model):
@@ -89,6 +103,7 @@ class AccessLogEntry(models.Model):
         UNHIDDEN = "unhidden", _("restored from the archive")
         REPLIED = "replied", _("replied")
         EVIDENCE = "evidence", _("downloaded the evidence")
+        ACKNOWLEDGED = "acknowledged", _("answered the acknowledgement of receipt")
 
     citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="access_log")
     message = models.ForeignKey("mailbox.Message", on_delete=models.SET_NULL, null=True, blank=True)

@@ -10,12 +10,21 @@ from senders.models import Organisation
 
 
 def channel_for(citizen: Citizen | None, organisation: Organisation, on: dt.date | None = None) -> str:
-    """How a letter from `organisation` reaches `citizen`: paper, digital_and_paper or digital."""
-    if citizen is None or not citizen.is_activated:
+    """How a letter from `organisation` reaches `citizen`: paper, digital_and_paper or digital.
+
+    The one rule: digital only for an activated citizen whose e-mail address is verified
+    (`Citizen.is_digital`); until then paper, as before activation.
+    """
+    if not reads_digitally(citizen):
         return Message.Channel.PAPER
     if organisation.in_paper_transition(on):
         return Message.Channel.DIGITAL_AND_PAPER
     return Message.Channel.DIGITAL
+
+
+def reads_digitally(citizen: Citizen | None) -> bool:
+    """Whether letters reach this citizen in eBox only (eboxPreferences' `exclusivelyEbox`)."""
+    return citizen is not None and citizen.is_digital
 
 
 def citizens_by_number(numbers: list[str]) -> dict[str, Citizen]:
@@ -26,7 +35,7 @@ def available_messages(citizen: Citizen):
     """A citizen's messages they may see: sealed (available), any visibility, newest first."""
     return (
         Message.objects.filter(citizen=citizen, status=Message.Status.SEALED)
-        .select_related("content", "sender_organisation", "sender_application", "message_type")
+        .select_related("content", "sender_organisation", "sender_application", "message_type", "citizen")
         .order_by("-received_at", "-id")
     )
 
@@ -93,9 +102,9 @@ def inbox_facets(citizen: Citizen) -> tuple[list[Organisation], list]:
 
 def citizen_message(citizen: Citizen, message_id) -> Message:
     """One of the citizen's own available messages; Message.DoesNotExist for anyone else's."""
-    return Message.objects.select_related("content", "sender_organisation", "sender_application", "message_type").get(
-        pk=message_id, citizen=citizen, status=Message.Status.SEALED
-    )
+    return Message.objects.select_related(
+        "content", "sender_organisation", "sender_application", "message_type", "citizen"
+    ).get(pk=message_id, citizen=citizen, status=Message.Status.SEALED)
 
 
 def _subjects_and_bodies(messages: list[Message], with_body: bool) -> dict:
@@ -121,12 +130,24 @@ def _subjects_and_bodies(messages: list[Message], with_body: bool) -> dict:
     return texts
 
 
-def with_subjects(messages: list[Message]) -> list[tuple[Message, str | None]]:
-    """Each message of an inbox page with its subject in the active language (decrypted for display only)."""
+def _sealed_for(message: Message, citizen: Citizen | None) -> bool:
+    # The list does not verify seals (the message page does, and records the incident); it only
+    # refuses to show the subject of a row whose sealed recipient is not this mailbox's citizen.
+    return citizen is None or (
+        message.recipient_type == Message.RecipientType.CITIZEN and message.recipient_id == citizen.national_number
+    )
+
+
+def with_subjects(messages: list[Message], citizen: Citizen | None = None) -> list[tuple[Message, str | None]]:
+    """Each message of an inbox page with its subject in the active language (decrypted for display only);
+    None ("content withheld") when it does not decrypt or is not addressed to `citizen`."""
     from ebox.i18n import translate
 
     texts = _subjects_and_bodies(messages, with_body=False)
-    return [(m, translate(texts[m.content_id][0]) if texts[m.content_id] else None) for m in messages]
+    return [
+        (m, translate(texts[m.content_id][0]) if texts[m.content_id] and _sealed_for(m, citizen) else None)
+        for m in messages
+    ]
 
 
 def search_messages(messages, query: str, language: str) -> list[Message]:
@@ -148,9 +169,15 @@ def search_messages(messages, query: str, language: str) -> list[Message]:
     needle = fold(query)
     candidates = list(messages[:SEARCH_LIMIT])
     texts = _subjects_and_bodies(candidates, with_body=True)
+    numbers = dict(
+        Citizen.objects.filter(pk__in={m.citizen_id for m in candidates}).values_list("pk", "national_number")
+    )
     found = []
     for message in candidates:
         text = texts[message.content_id]
+        # Never match on the content of a message not sealed for the mailbox it sits in.
+        if message.recipient_id != numbers.get(message.citizen_id):
+            continue
         if text and needle in fold(translate(text[0], language) + "\n" + translate(text[1], language)):
             found.append(message)
     return found

@@ -43,12 +43,14 @@ def citizens_for_numbers(numbers: list[str]) -> dict[str, Citizen]:
 
 @transaction.atomic
 def activate(citizen: Citizen, *, email: str, language: str, actor: str = "citizen") -> Citizen:
-    """The explicit choice for digital mail. The e-mail address still has to be verified."""
+    """The explicit choice for digital mail. Letters stay on paper until the address is verified
+    (`Citizen.is_digital`)."""
     citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
     now = timezone.now()
     if citizen.email != email:
         citizen.email = email
         citizen.email_verified_at = None
+    citizen.pending_email = ""
     citizen.preferred_language = language
     if citizen.activated_at is None:
         citizen.activated_at = now
@@ -61,18 +63,30 @@ def activate(citizen: Citizen, *, email: str, language: str, actor: str = "citiz
 
 @transaction.atomic
 def deactivate(citizen: Citizen, *, actor: str = "citizen") -> Citizen:
+    """Back to paper: letters are printed again from now on; a confirmation goes to the address on record."""
     citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
     if citizen.activated_at is not None:
         citizen.activated_at = None
         citizen.save(update_fields=["activated_at"])
         ActivationChange.objects.create(citizen=citizen, kind=ActivationChange.Kind.DEACTIVATED, actor=actor)
+        if citizen.email:
+            send_task_on_commit("citizens.send_deactivation_email", citizen.pk, citizen.email)
     return citizen
 
 
 @transaction.atomic
 def verify_email(citizen: Citizen, email: str) -> bool:
-    """Mark `email` verified if it is still the citizen's address (the link may be stale)."""
+    """Mark `email` verified if it is still the citizen's address, or their pending new one (links go stale).
+
+    Confirming a pending new address makes it the address notifications go to; the old one
+    served until this moment.
+    """
     citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
+    if citizen.pending_email and citizen.pending_email == email:
+        citizen.email, citizen.pending_email, citizen.email_verified_at = email, "", timezone.now()
+        citizen.save(update_fields=["email", "pending_email", "email_verified_at"])
+        ActivationChange.objects.create(citizen=citizen, kind=ActivationChange.Kind.EMAIL_VERIFIED)
+        return True
     if citizen.email != email:
         return False
     if citizen.email_verified_at is None:
@@ -80,6 +94,13 @@ def verify_email(citizen: Citizen, email: str) -> bool:
         citizen.save(update_fields=["email_verified_at"])
         ActivationChange.objects.create(citizen=citizen, kind=ActivationChange.Kind.EMAIL_VERIFIED)
     return True
+
+
+def address_to_verify(citizen: Citizen) -> str:
+    """The address waiting for its confirmation link: a pending new one, or an unverified current one."""
+    if citizen.pending_email:
+        return citizen.pending_email
+    return citizen.email if citizen.email and not citizen.email_verified_at else ""
 
 
 # --- Portal: login, e-mail verification, settings, access log -------------------
@@ -128,10 +149,10 @@ def citizen_for_token(token: str) -> tuple[Citizen, str] | None:
 
 
 def request_email_verification(citizen: Citizen) -> None:
-    """Send a verification link to the citizen's (unverified) address, after commit, from a Celery task."""
-    if not citizen.email or citizen.email_verified_at:
-        return
-    send_task_on_commit("citizens.send_verification_email", citizen.pk, citizen.email)
+    """Send a verification link to the address waiting for one, after commit, from a Celery task."""
+    email = address_to_verify(citizen)
+    if email:
+        send_task_on_commit("citizens.send_verification_email", citizen.pk, email)
 
 
 def send_verification_email(citizen_id: int, email: str) -> bool:
@@ -143,7 +164,7 @@ def send_verification_email(citizen_id: int, email: str) -> bool:
     from django.utils.translation import gettext
 
     citizen = Citizen.objects.filter(pk=citizen_id).first()
-    if citizen is None or citizen.email != email or citizen.email_verified_at:
+    if citizen is None or address_to_verify(citizen) != email:
         return False  # stale task: the address changed or was verified meanwhile
     link = settings.PUBLIC_URL + reverse("citizens:verify_email", args=[email_verification_token(citizen, email)])
     with translation.override(citizen.preferred_language):
@@ -158,17 +179,51 @@ def send_verification_email(citizen_id: int, email: str) -> bool:
     return True
 
 
+def send_deactivation_email(citizen_id: int, email: str) -> bool:
+    """Confirm a deactivation to the address on record, unless the citizen activated again meanwhile."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    citizen = Citizen.objects.filter(pk=citizen_id).first()
+    if citizen is None or citizen.activated_at is not None:
+        return False
+    with translation.override(citizen.preferred_language):
+        send_mail(
+            gettext("Your eBox is deactivated"),
+            gettext(
+                "Your eBox is deactivated: public services will send you their letters on paper again. "
+                "The messages already in your eBox stay readable there."
+            )
+            + "\n\n"
+            + gettext("If you did not do this, log in to eBox and activate it again."),
+            settings.DEFAULT_FROM_EMAIL,
+            [email],
+        )
+    return True
+
+
 @transaction.atomic
 def update_settings(
     citizen: Citizen, *, email: str, language: str, notify_new_messages: bool, notify_reminders: bool
 ) -> Citizen:
-    """Change the address (which then needs verifying again), language and notification choices."""
+    """Change the address (which then needs verifying again), language and notification choices.
+
+    A verified address stays the one notifications go to until the new one is confirmed
+    (`pending_email`); an unverified or empty one is simply replaced.
+    """
     citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
-    if citizen.email != email:
+    if email == citizen.email:
+        citizen.pending_email = ""  # changed their mind: keep the verified address
+    elif email != citizen.pending_email:
         ActivationChange.objects.create(
             citizen=citizen, kind=ActivationChange.Kind.EMAIL_CHANGED, detail={"had_address": bool(citizen.email)}
         )
-        citizen.email, citizen.email_verified_at = email, None
+        if citizen.email_verified_at and citizen.email and email:
+            citizen.pending_email = email
+        else:
+            citizen.email, citizen.email_verified_at, citizen.pending_email = email, None, ""
     set_language(citizen, language)
     citizen.notify_new_messages, citizen.notify_reminders = notify_new_messages, notify_reminders
     citizen.save()

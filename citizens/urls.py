@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from citizens import views
+from citizens import receipt_views, views
 
 app_name = "citizens"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("inbox/<uuid:message_id>/visibility/", views.message_visibility, name="visibility"),
     path("inbox/<uuid:message_id>/reply/", views.message_reply, name="reply"),
+    path("inbox/<uuid:message_id>/acknowledgement/", receipt_views.acknowledge, name="acknowledgement"),
     path("inbox/logos/<int:organisation_id>/", views.organisation_logo, name="logo"),
     path("activate/", views.activate, name="activate"),
     path("activate/deactivate/", views.deactivate, name="deactivate"),

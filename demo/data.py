@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-# National numbers are valid (mod 97) but fictitious.
+# National numbers are valid (mod 97) but fictitious. Anna (78110345605) has not activated eBox:
+# her letters go on paper to the postal address on record, and she can try the first visit and
+# activation. Any other valid number logs in at the development IdP as a first-time citizen.
 DEMO_CITIZENS = [
     {
         "national_number": "85073003328",
@@ -17,6 +19,7 @@ DEMO_CITIZENS = [
         "language": "fr",
         "email": "marie.dubois@example.be",
         "activated": True,
+        "address": {"street": "Rue de la Loi 16", "postcode": "1000", "city": "Bruxelles", "country": "BE"},
     },
     {
         "national_number": "92041512329",
@@ -25,6 +28,7 @@ DEMO_CITIZENS = [
         "language": "nl",
         "email": "jan.peeters@example.be",
         "activated": True,
+        "address": {"street": "Meir 24", "postcode": "2000", "city": "Antwerpen", "country": "BE"},
     },
     {
         "national_number": "78110345605",
@@ -33,6 +37,7 @@ DEMO_CITIZENS = [
         "language": "de",
         "email": "anna.schmitz@example.be",
         "activated": False,
+        "address": {"street": "Klötzerbahn 12", "postcode": "4700", "city": "Eupen", "country": "BE"},
     },
     {
         "national_number": "03061278952",
@@ -41,6 +46,7 @@ DEMO_CITIZENS = [
         "language": "fr",
         "email": "",
         "activated": False,
+        "address": {"street": "Place Saint-Lambert 5", "postcode": "4000", "city": "Liège", "country": "BE"},
     },
 ]
 

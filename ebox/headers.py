@@ -7,6 +7,7 @@
   and CSRF cookies by their settings, the language cookie and any other by this middleware.
 * The inline PDF of a message is the one answer the portal frames (an <object> in the message
   page): it alone gets `frame-ancestors 'self'` and X-Frame-Options SAMEORIGIN; all else is DENY.
+  The API documentation has no exception: its template (templates/drf_spectacular/) has no inline style.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import JsonResponse
 
+from ebox.status_message import status_message
+
 # Where the portal frames its own answer (route names, see RoutePolicyMiddleware).
 FRAMED_ROUTES = {"citizens:attachment"}
-# Third-party pages with an inline <style> we do not render ourselves.
-INLINE_STYLE_ROUTES = {"api-docs"}
 
 
 class ResponseHeadersMiddleware:
@@ -35,12 +36,8 @@ class ResponseHeadersMiddleware:
 
 
 class RoutePolicyMiddleware:
-    """The two exceptions to the site-wide policy, by route. Sits inside django-csp's and
-    XFrameOptionsMiddleware, so both see what it decides.
-
-    * the message's inline PDF may be framed by our own page;
-    * the API documentation (Swagger UI, drf-spectacular's split view: its script is a file) keeps
-      the inline <style> of drf-spectacular's template."""
+    """The exception to the site-wide policy, by route: the message's inline PDF may be framed by our
+    own page. Sits inside django-csp's and XFrameOptionsMiddleware, so both see what it decides."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -51,8 +48,6 @@ class RoutePolicyMiddleware:
         if match is not None and match.view_name in FRAMED_ROUTES:
             response["X-Frame-Options"] = "SAMEORIGIN"
             response._csp_replace = {"frame-ancestors": ["'self'"]}
-        elif match is not None and match.view_name in INLINE_STYLE_ROUTES:
-            response._csp_replace = {"style-src": ["'self'", "'unsafe-inline'"]}
         return response
 
 
@@ -68,8 +63,6 @@ class BearerHeaderOnlyMiddleware:
 
     def __call__(self, request):
         if request.path_info.startswith("/api/") and self._token_elsewhere(request):
-            from senders.api.errors import status_message
-
             response = JsonResponse(
                 status_message(
                     401,

@@ -1,11 +1,12 @@
 """Request-wide behaviour that belongs to no single app."""
 
 import logging
-import uuid
 
 from django import db
 from django.http import HttpResponse, JsonResponse
 from django.utils import translation
+
+from ebox.status_message import status_message
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,7 @@ class DatabaseUnavailableMiddleware:
         logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
         message = "the service is briefly unavailable; nothing was stored, try again"
         if request.path.startswith("/api/"):
-            body = {"id": str(uuid.uuid4()), "code": "SERVICE_UNAVAILABLE", "message": message}
-            response = JsonResponse(body, status=503)
+            response = JsonResponse(status_message(503, message), status=503)
         else:
             response = HttpResponse(translation.gettext("eBox is briefly unavailable. Please try again."), status=503)
             response["Content-Type"] = "text/plain; charset=utf-8"

@@ -34,6 +34,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 
+from ebox.status_message import status_message
+
 logger = logging.getLogger(__name__)
 
 OAUTH_PATHS = ("/o/token/", "/o/revoke_token/", "/o/introspect/")
@@ -173,8 +175,6 @@ class RateLimitMiddleware:
 def too_many_requests(request, retry_after: int) -> HttpResponse:
     message = f"too many requests: try again in {retry_after} s"
     if request.path_info.startswith("/api/"):
-        from senders.api.errors import status_message
-
         response = JsonResponse(status_message(429, message), status=429)
     elif request.path_info in OAUTH_PATHS:
         response = HttpResponse(

@@ -20,13 +20,14 @@ from __future__ import annotations
 import codecs
 import json
 import re
-import uuid
 from itertools import accumulate
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
+
+from ebox.status_message import status_message
 
 MAX_JSON_DEPTH = 32  # the deepest document of the API (a batch item's businessDataList) is 6 deep
 MAX_JSON_INTEGER_DIGITS = 100
@@ -198,11 +199,7 @@ class UnsafeRequestMiddleware:
     @staticmethod
     def _refuse(request, status: int, code: str, message: str):
         if request.path.startswith("/api/"):
-            body = {"id": str(uuid.uuid4()), "code": code, "message": message}
-            contact = getattr(settings, "EBOX_API_CONTACT", "")
-            if contact:
-                body["contact"] = contact
-            response = JsonResponse(body, status=status)
+            response = JsonResponse(status_message(status, message, code=code), status=status)
         else:
             response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
         if status == 401:

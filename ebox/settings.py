@@ -82,7 +82,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "ebox.headers.RoutePolicyMiddleware",  # inside CSP and X-Frame-Options: the framed PDF, the API docs
+    "ebox.headers.RoutePolicyMiddleware",  # inside CSP and X-Frame-Options: the framed PDF
     # 503 + Retry-After when PostgreSQL cannot be reached (a restart), instead of a 500.
     "ebox.middleware.DatabaseUnavailableMiddleware",
     # Last, so it sees the final response code and the authenticated user (audit.middleware).
@@ -163,6 +163,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 # Publishing a task retries at most once, quickly: the beat re-dispatch is the real retry.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# Seconds between two signed checkpoints of the audit chain head (beat).
+EBOX_AUDIT_CHECKPOINT_SECONDS = env.int("EBOX_AUDIT_CHECKPOINT_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "redispatch-pending-work": {"task": "mailbox.redispatch_pending", "schedule": timedelta(seconds=30)},
     # Public statistics: the recent months often, the whole history once a night (see public_pages.statistics).
@@ -175,10 +177,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mailbox.sweep_integrity",
         "schedule": timedelta(seconds=env.int("EBOX_INTEGRITY_SWEEP_SECONDS", default=300)),
     },
-    "audit-checkpoint": {
-        "task": "audit.sign_checkpoint",
-        "schedule": timedelta(seconds=env.int("EBOX_AUDIT_CHECKPOINT_SECONDS", default=60)),
-    },
+    "audit-checkpoint": {"task": "audit.sign_checkpoint", "schedule": timedelta(seconds=EBOX_AUDIT_CHECKPOINT_SECONDS)},
     # Notification e-mails whose retry time or digest window has come, and claims a dead worker left.
     "send-due-notifications": {
         "task": "mailbox.send_due_notifications",
@@ -186,6 +185,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=env.int("EBOX_NOTIFICATION_POLL_SECONDS", default=10)),
     },
     "queue-reminders": {"task": "mailbox.queue_reminders", "schedule": crontab(hour=8, minute=0)},
+    # Expiry and crypto-shredding (messages.services.expiry); audit retention (audit.retention).
+    "expire-messages": {"task": "mailbox.expire_messages", "schedule": env.int("EBOX_EXPIRY_SECONDS", default=300)},
+    "prune-audit": {"task": "audit.prune", "schedule": crontab(hour=4, minute=41)},
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))
@@ -322,6 +324,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No deep links: Swagger UI puts them as <a> inside each operation's <button> (axe: nested-interactive).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     # The eBox contract's definitions become our components (senders/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -385,6 +389,8 @@ EBOX_KEK_FILE = env.str("EBOX_KEK_FILE", default="")
 # Ed25519 seal keys live in this folder (development: generated on first use).
 EBOX_SEAL_KEYS_DIR = Path(env.str("EBOX_SEAL_KEYS_DIR", default=str(DATA_DIR / "keys" / "seal")))
 EBOX_KEYS_DIR = Path(env.str("EBOX_KEYS_DIR", default=str(DATA_DIR / "keys")))
+# How long a client may cache /.well-known/jwks.json; a seal key from `rotate_keys --seal` signs only after it.
+EBOX_JWKS_MAX_AGE_SECONDS = env.int("EBOX_JWKS_MAX_AGE_SECONDS", default=300)
 # Messages one run of the beat integrity sweep checks (it resumes from its stored cursor next time).
 EBOX_INTEGRITY_SWEEP_LIMIT = env.int("EBOX_INTEGRITY_SWEEP_LIMIT", default=10_000)
 
@@ -392,6 +398,11 @@ EBOX_INTEGRITY_SWEEP_LIMIT = env.int("EBOX_INTEGRITY_SWEEP_LIMIT", default=10_00
 
 # Key of the HMAC that stands for a citizen's national number in the audit trail.
 EBOX_AUDIT_HMAC_KEY = env.str("EBOX_AUDIT_HMAC_KEY", default="") or _development_secret("audit-hmac-key")
+# Signed checkpoints are also written here, one file per checkpoint, never rewritten (audit.anchors).
+# Production mounts storage the database role cannot write (its own credentials, e.g. an object-lock bucket).
+EBOX_AUDIT_ANCHOR_DIR = Path(env.str("EBOX_AUDIT_ANCHOR_DIR", default=str(DATA_DIR / "audit-anchors")))
+# verify_audit flags a last checkpoint older than this many checkpoint intervals.
+EBOX_AUDIT_STALE_CHECKPOINT_INTERVALS = env.int("EBOX_AUDIT_STALE_CHECKPOINT_INTERVALS", default=5)
 # Operators who receive integrity alerts by e-mail: "Name <a@b>,c@d".
 ADMINS = [("", address) for address in env.list("EBOX_ADMINS", default=[])]
 
@@ -442,6 +453,9 @@ EBOX_NOTIFICATION_STALE_AFTER = timedelta(seconds=env.int("EBOX_NOTIFICATION_STA
 EBOX_REMINDER_REGISTERED_AFTER_DAYS = env.int("EBOX_REMINDER_REGISTERED_AFTER_DAYS", default=5)
 EBOX_REMINDER_EXPIRING_WITHIN_DAYS = env.int("EBOX_REMINDER_EXPIRING_WITHIN_DAYS", default=7)
 EBOX_REMINDER_PAYMENT_WITHIN_DAYS = env.int("EBOX_REMINDER_PAYMENT_WITHIN_DAYS", default=7)
+# Days from expiry to crypto-shredding of the content; days audit entries are kept (README "Retention").
+EBOX_RETENTION_DAYS_AFTER_EXPIRY = env.int("EBOX_RETENTION_DAYS_AFTER_EXPIRY", default=90)
+EBOX_AUDIT_RETENTION_DAYS = env.int("EBOX_AUDIT_RETENTION_DAYS", default=3653)
 # The development mail view /dev/mail/ (e-mails the local SMTP sink wrote); never in production.
 EBOX_DEV_MAIL_VIEW = env.bool("EBOX_DEV_MAIL_VIEW", default=False)
 

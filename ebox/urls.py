@@ -5,6 +5,7 @@ from django.urls import include, path
 from oauth2_provider import urls as oauth2_urls
 from oauth2_provider import views as oauth2_views
 
+from audit import views as audit_views
 from citizens import partner_views
 from ebox import security, views
 from messages import admin_views
@@ -39,6 +40,7 @@ urlpatterns = [
     # flow; introspection only for the client ids in EBOX_INTROSPECTION_CLIENT_IDS.
     path("o/", include((oauth2_endpoints, "oauth2_provider"))),
     path(".well-known/jwks.json", message_views.jwks, name="jwks"),
+    path(".well-known/audit-checkpoints.json", audit_views.checkpoints, name="audit-checkpoints"),
     # RFC 8414 wants the metadata at the origin's root, not under /o/.
     path("", include((oauth2_urls.metadata_urlpatterns, "oauth2_metadata"))),
     path("inbox/<uuid:message_id>/evidence.json", message_views.citizen_evidence, name="citizen-evidence"),

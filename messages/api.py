@@ -25,11 +25,12 @@ class MessageEvidenceView(SenderAPIView):
 
     @extend_schema(
         operation_id="getMessageEvidence",
-        summary="Signed evidence of deposit or of reading of a published message (extension)",
+        summary="Signed evidence of deposit, reading or receipt of a published message (extension)",
         description=(
             "For the sender application that published the message. `kind=deposit` (default) proves the deposit "
             "(seal, acceptance and sealing times); `kind=reading`, for registered mail, adds the first opening of "
-            "the main content. Verify offline with the JWKS at /.well-known/jwks.json and messages/verify_evidence.py."
+            "the main content; `kind=receipt`, for registered mail, adds the recipient's sealed acknowledgement or "
+            "refusal of receipt (present under `acknowledgement` in every kind once given). Verify offline with the JWKS at /.well-known/jwks.json and messages/verify_evidence.py."
         ),
         parameters=[
             OpenApiParameter("kind", OpenApiTypes.STR, enum=list(evidence.KINDS), default="deposit"),
@@ -52,7 +53,9 @@ class MessageEvidenceView(SenderAPIView):
         if kind not in evidence.KINDS:
             return status_message("INVALID_KIND", f"kind must be one of: {', '.join(evidence.KINDS)}", 400)
         message = (
-            Message.objects.select_related("content", "sender_organisation", "sender_application")
+            Message.objects.select_related(
+                "content", "sender_organisation", "sender_application", "message_type", "citizen"
+            )
             .filter(id=message_id, sender_application=application)
             .first()
         )

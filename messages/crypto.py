@@ -1,7 +1,9 @@
 """Envelope encryption at rest: AES-256-GCM under a per-content data key, wrapped by a KEK.
 
 - A key-encryption key (KEK) has an id. The current one wraps new data keys; older ones
-  stay readable until `manage.py rotate_keys` has re-wrapped every data key.
+  stay readable until `manage.py rotate_keys` has re-wrapped every data key. Every process
+  re-reads the keys when their source changes (checked on each use, see `_KeyringCache`), so
+  a rotation takes effect everywhere at once.
   Configuration: `EBOX_KEK` ("id:base64key", several separated by commas, the first is
   current) or `EBOX_KEK_FILE` (same format, one per line); in development a key is
   generated into `<EBOX_KEYS_DIR>/kek/`.
@@ -70,32 +72,85 @@ def _development_kek_dir() -> Path:
 
 
 def generate_development_kek(make_current: bool = True) -> str:
-    """Create a new KEK in the development key folder; return its id."""
+    """Create a new KEK in the development key folder; return its id.
+
+    The key file is written before `current` names it, so a process that sees the new
+    `current` always finds its key."""
     folder = _development_kek_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     kek_id = "kek-" + secrets.token_hex(4)
     write_private(folder / f"{kek_id}.key", base64.b64encode(os.urandom(32)))
     if make_current:
         write_private(folder / "current", kek_id.encode())
-    load_keyring.cache_clear()
     return kek_id
 
 
-@lru_cache(maxsize=1)
-def load_keyring() -> Keyring:
+@lru_cache(maxsize=4)
+def _source_path(kek_file: str, keys_dir: object) -> str:
+    # A str built once: making a Path per use costs more than the stat itself (both a few microseconds).
+    return kek_file or str(Path(keys_dir) / "kek" / "current")
+
+
+def _source_version(path: str) -> tuple[int, int, int]:
+    # The file is replaced atomically (a rename) on every change: a new inode or mtime means new keys.
+    info = os.stat(path)
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+class _KeyringCache:
+    """The keyring as the key source says now, re-read when the source changes.
+
+    Every process checks the source on each use (one `stat`, about a microsecond), so all of
+    them wrap under a new current KEK as soon as `rotate_keys` (or an operator editing
+    EBOX_KEK_FILE) switches it; no process keeps a stale copy. `EBOX_KEK` in the environment
+    is fixed for the life of a process.
+    """
+
+    def __init__(self) -> None:
+        # (source version, keyring), replaced as one object so threads never pair mismatched halves.
+        self._state: tuple[object, Keyring] | None = None
+
+    def __call__(self) -> Keyring:
+        version = self._version_now()
+        state = self._state
+        if state is None or state[0] != version:
+            state = (version, _read_keyring())
+            self._state = state
+        return state[1]
+
+    @staticmethod
+    def _version_now() -> object:
+        if settings.EBOX_KEK:
+            return ("env", settings.EBOX_KEK)
+        source = _source_path(settings.EBOX_KEK_FILE, settings.EBOX_KEYS_DIR)
+        try:
+            return _source_version(source)
+        except FileNotFoundError:
+            if settings.EBOX_KEK_FILE:
+                raise
+            ensure_created(Path(source), generate_development_kek)
+            return _source_version(source)
+
+    def cache_clear(self) -> None:
+        self._state = None
+
+
+def _read_keyring() -> Keyring:
     if settings.EBOX_KEK:
         pairs = _parse_keys(settings.EBOX_KEK.split(","))
     elif settings.EBOX_KEK_FILE:
         pairs = _parse_keys(Path(settings.EBOX_KEK_FILE).read_text().splitlines())
     else:
         folder = _development_kek_dir()
-        ensure_created(folder / "current", generate_development_kek)
         current = (folder / "current").read_text().strip()
         pairs = [(current, base64.b64decode((folder / f"{current}.key").read_text()))]
         pairs += [(p.stem, base64.b64decode(p.read_text())) for p in sorted(folder.glob("*.key")) if p.stem != current]
     if not pairs:
         raise ValueError("no key-encryption key configured")
     return Keyring(current_id=pairs[0][0], keys=dict(pairs))
+
+
+load_keyring = _KeyringCache()
 
 
 def new_data_key() -> bytes:
@@ -112,10 +167,6 @@ def wrap_key(data_key: bytes) -> tuple[str, bytes]:
 
 def unwrap_key(kek_id: str, wrapped: bytes) -> bytes:
     keyring = load_keyring()
-    if kek_id not in keyring.keys:
-        # Another process may have added a key since this one loaded the keyring (rotate_keys).
-        load_keyring.cache_clear()
-        keyring = load_keyring()
     try:
         return _kek_cipher(keyring.key(kek_id)).decrypt(
             bytes(wrapped[:NONCE_BYTES]), bytes(wrapped[NONCE_BYTES:]), b"ebox:dek:" + kek_id.encode()

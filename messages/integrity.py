@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from django.utils import timezone
 from messages import crypto
 from messages.models import Attachment, IntegritySweep, Message, MessageContent, Reply
 from messages.services import incidents, reading, replies
+from messages.services.expiry import SHREDDED_KEK_ID as SHREDDED
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,8 @@ class SweepResult:
 
 def _sealed_batch(after, size: int) -> list[Message]:
     query = (
-        Message.objects.filter(seal__isnull=False)
-        .select_related("content", "sender_organisation", "sender_application")
+        Message.objects.filter(seal__isnull=False, content__shredded_at__isnull=True)
+        .select_related("content", "sender_organisation", "sender_application", "message_type", "citizen")
         .prefetch_related(Prefetch("content__attachments", queryset=Attachment.objects.order_by("position")))
         .order_by("id")
     )
@@ -101,7 +103,13 @@ class _Swept:
     rows: Callable[[], object]  # a queryset of every row a pass checks (for progress totals)
 
 
-_MESSAGES = _Swept(SWEEP_NAME, _sealed_batch, check_message, lambda: Message.objects.filter(seal__isnull=False))
+# Crypto-shredded contents (retention, messages.services.expiry) have nothing left to decrypt.
+_MESSAGES = _Swept(
+    SWEEP_NAME,
+    _sealed_batch,
+    check_message,
+    lambda: Message.objects.filter(seal__isnull=False, content__shredded_at__isnull=True),
+)
 _REPLIES = _Swept(REPLY_SWEEP_NAME, _reply_batch, check_reply, lambda: Reply.objects.all())
 
 
@@ -179,27 +187,49 @@ def _sweep(swept: _Swept, limit, batch_size, full_pass, progress) -> SweepResult
     return result
 
 
-def rewrap_data_keys(batch_size: int = 1000, progress: Callable[[int, int], None] | None = None) -> int:
-    """Re-wrap every data key not under the current KEK; return how many were re-wrapped."""
-    current = crypto.load_keyring().current_id
+def _rewrap_batch(model, current: str, batch_size: int) -> int:
+    with transaction.atomic():
+        rows = list(
+            model.objects.select_for_update(skip_locked=True)
+            .exclude(kek_id__in=[current, SHREDDED])
+            .order_by()
+            .only("id", "kek_id", "wrapped_key")[:batch_size]
+        )
+        for row in rows:
+            row.kek_id, row.wrapped_key = crypto.rewrap_key(row.kek_id, row.wrapped_key)
+        model.objects.bulk_update(rows, ["kek_id", "wrapped_key"])
+    return len(rows)
+
+
+def rewrap_data_keys(
+    batch_size: int = 1000, progress: Callable[[int, int], None] | None = None, settle_seconds: float = 1.0
+) -> tuple[int, str]:
+    """Re-wrap every data key not under the current KEK, until none is left; return (how many, current KEK id).
+
+    Passes repeat until one finds nothing left under another key, counting rows written while
+    the re-wrap runs (a publication that wrapped its key just before the switch commits a
+    moment later) and rows another transaction held locked. After a pass that finds nothing it
+    waits `settle_seconds` and looks once more, so such a late commit is not missed.
+    """
     models = (MessageContent, Reply)
-    remaining = sum(model.objects.exclude(kek_id=current).count() for model in models)
     done = 0
-    for model in models:
-        while True:
-            with transaction.atomic():
-                rows = list(
-                    model.objects.select_for_update(skip_locked=True)
-                    .exclude(kek_id=current)
-                    .order_by()
-                    .only("id", "kek_id", "wrapped_key")[:batch_size]
-                )
-                if not rows:
-                    break
-                for row in rows:
-                    row.kek_id, row.wrapped_key = crypto.rewrap_key(row.kek_id, row.wrapped_key)
-                model.objects.bulk_update(rows, ["kek_id", "wrapped_key"])
-            done += len(rows)
-            if progress:
-                progress(done, remaining)
-    return done
+    settled = False
+    while True:
+        current = crypto.load_keyring().current_id
+        # A crypto-shredded content (kek_id "shredded") has no data key left to re-wrap.
+        remaining = sum(model.objects.exclude(kek_id__in=[current, SHREDDED]).count() for model in models)
+        if remaining == 0:
+            if settled or settle_seconds <= 0:
+                return done, current
+            time.sleep(settle_seconds)
+            settled = True
+            continue
+        settled = False
+        total = done + remaining
+        for model in models:
+            while count := _rewrap_batch(model, current, batch_size):
+                done += count
+                if progress:
+                    progress(done, total)
+        if done < total:
+            time.sleep(0.1)  # rows locked by another transaction: let it finish

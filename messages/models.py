@@ -24,7 +24,11 @@ from uuid6 import uuid7
 
 
 class MessageContent(models.Model):
-    """The encrypted content of a publication, under its own data key."""
+    """The encrypted content of a publication, under its own data key.
+
+    After the retention period (`messages.services.expiry`) the content is crypto-shredded:
+    `wrapped_key` and the ciphertexts are emptied and `shredded_at` set.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     sender_organisation = models.ForeignKey("senders.Organisation", on_delete=models.PROTECT, related_name="+")
@@ -37,6 +41,7 @@ class MessageContent(models.Model):
     subject_languages = ArrayField(models.CharField(max_length=2), default=list)
     body_languages = ArrayField(models.CharField(max_length=2), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    shredded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("message content")
@@ -172,6 +177,9 @@ class MessageEvent(models.Model):
         HIDDEN = "hidden", pgettext_lazy("message event", "archived")
         UNHIDDEN = "unhidden", _("restored")
         EXPIRED = "expired", _("expired")
+        SHREDDED = "shredded", _("content destroyed after retention")
+        ACKNOWLEDGED = "acknowledged", _("receipt acknowledged")
+        REFUSED = "refused", _("receipt refused")
         NOTIFIED = "notified", _("notified")
         REPLIED = "replied", _("replied")
         INTEGRITY_FAILED = "integrity_failed", _("integrity check failed")
@@ -188,6 +196,47 @@ class MessageEvent(models.Model):
         verbose_name_plural = _("message events")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["message", "kind"])]
+
+
+class ReceiptAcknowledgement(models.Model):
+    """The recipient's explicit answer to a registered letter: acknowledged or refused, sealed.
+
+    `document` is what the platform signed (Ed25519, `messages.signing`): message id, digest of
+    the message's seal, recipient, decision, time and channel. Written once, never changed.
+    """
+
+    class Decision(models.TextChoices):
+        ACKNOWLEDGED = "acknowledged", _("receipt acknowledged")
+        REFUSED = "refused", _("receipt refused")
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="acknowledgement")
+    decision = models.CharField(max_length=12, choices=Decision.choices)
+    at = models.DateTimeField()
+    # "portal", or "partner:<OAuth client id>" for a partner app acting for the recipient.
+    channel = models.CharField(max_length=200)
+    document = models.JSONField()
+    seal_key_id = models.CharField(max_length=64)
+    signature = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("acknowledgement of receipt")
+        verbose_name_plural = _("acknowledgements of receipt")
+
+
+class RetainedSeal(models.Model):
+    """A message's seal document, kept when its content is crypto-shredded after retention.
+
+    The seal holds digests, never content, so evidence can still be issued and verified
+    offline once the plaintext is gone (`messages.evidence`).
+    """
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="retained_seal")
+    document = models.JSONField()
+    shredded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("retained seal")
+        verbose_name_plural = _("retained seals")
 
 
 class Reply(models.Model):

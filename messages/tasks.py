@@ -10,7 +10,7 @@ from celery import shared_task
 from messages.notifications import recovery, reminders
 from messages.notifications.owing import dispatch_sending
 from messages.notifications.sending import send_due
-from messages.services import sealing
+from messages.services import expiry, sealing
 
 
 @shared_task(name="mailbox.seal_messages", acks_late=True)
@@ -54,3 +54,9 @@ def send_due_notifications() -> int:
 @shared_task(name="mailbox.queue_reminders")
 def queue_reminders() -> dict:
     return reminders.queue_reminders()
+
+
+@shared_task(name="mailbox.expire_messages")
+def expire_messages() -> dict:
+    """Beat: expire messages at expires_at, crypto-shred contents past retention (messages.services.expiry)."""
+    return expiry.run()

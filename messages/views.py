@@ -1,9 +1,10 @@
 """Plain views of the trust layer: the JWKS, and a citizen's evidence download."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext
-from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from messages import evidence, signing
@@ -12,10 +13,12 @@ from messages.services import incidents
 
 
 @require_GET
-@cache_control(public=True, max_age=300)
 def jwks(request):
-    """The platform's seal keys (every key still needed to verify a seal), as a JWK Set."""
-    return JsonResponse(signing.jwks())
+    """The platform's seal keys (earlier, current and announced ones, with their periods), as a JWK Set."""
+    response = JsonResponse(signing.jwks())
+    # A seal key announced by rotate_keys --seal signs only after this lifetime (messages.signing).
+    patch_cache_control(response, public=True, max_age=settings.EBOX_JWKS_MAX_AGE_SECONDS)
+    return response
 
 
 @login_required
@@ -24,7 +27,9 @@ def citizen_evidence(request, message_id):
     """The signed evidence of a message, for the citizen it is addressed to (404 for anyone else)."""
     citizen = getattr(request.user, "citizen", None)
     message = (
-        Message.objects.select_related("content", "sender_organisation", "sender_application")
+        Message.objects.select_related(
+            "content", "sender_organisation", "sender_application", "message_type", "citizen"
+        )
         .filter(id=message_id, citizen=citizen, status=Message.Status.SEALED)
         .first()
         if citizen is not None
@@ -34,7 +39,7 @@ def citizen_evidence(request, message_id):
         raise Http404("no such message")
     kind = request.GET.get("kind", "deposit")
     try:
-        document = evidence.build_evidence(message, kind)
+        document = evidence.build_evidence(message, kind, reader=citizen)
     except evidence.EvidenceUnavailable as exc:
         raise Http404(str(exc))
     except incidents.IntegrityFailure:

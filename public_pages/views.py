@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.http import require_GET
 
+from ebox.status_message import status_message
 from public_pages import charts, directory
 from public_pages.statistics import statistics_summary
-from senders.api.errors import status_message
 from senders.models import Organisation
 
 LOGO_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}

@@ -38,7 +38,15 @@ def organisation_message(organisation: Organisation, message_id: str) -> Message
 def organisation_messages(organisation: Organisation, message_ids: list[str]) -> dict[str, Message]:
     """The organisation's messages among `message_ids` (others' and unknown ids are simply absent)."""
     rows = Message.objects.filter(id__in=_uuids(message_ids), sender_organisation=organisation).only(
-        "id", "recipient_type", "recipient_id", "expires_at", "read_at", "hidden_at", "status", "channel"
+        "id",
+        "recipient_type",
+        "recipient_id",
+        "expires_at",
+        "read_at",
+        "hidden_at",
+        "status",
+        "channel",
+        "registered_mail",
     )
     return {str(m.id): m for m in rows}
 

@@ -1,7 +1,11 @@
-"""Browser test support: Debian's Chromium driven by Playwright, and axe-core checks.
+"""Browser test support: Debian's Chromium driven by Playwright, axe-core and CSP checks.
 
 Never a downloaded browser: Playwright launches /usr/bin/chromium. axe-core comes from
-node_modules (package.json), injected into each page checked.
+node_modules (package.json). Pages run under their real Content-Security-Policy (no
+bypass_csp): axe is loaded as a same-origin script file (`/__axe__/axe.min.js`, answered by the
+browser context from node_modules, never by the server), which `script-src 'self'` allows. Every
+CSP violation a page causes, in any of its frames, shows as a console error that
+`new_context` records; `assert_no_csp_violation` fails on them.
 """
 
 from __future__ import annotations
@@ -35,19 +39,57 @@ def browser():
         instance.close()
 
 
+AXE_PATH = "/__axe__/axe.min.js"
+CSP_MARK = "Content Security Policy"
+
+
+def new_context(browser, **options):
+    """A browser context under the pages' own CSP that records CSP violations (context.csp_violations)
+    (axe_violations answers axe-core's same-origin URL from node_modules)."""
+    options.setdefault("locale", "fr-BE")
+    context = browser.new_context(**options)
+    context.csp_violations = []
+
+    def on_console(message) -> None:
+        # axe-core itself sets inline styles while it measures colour contrast: not the page's doing.
+        source = (message.location or {}).get("url", "")
+        if message.type == "error" and CSP_MARK in message.text and not source.endswith(AXE_PATH):
+            page_url = message.page.url if message.page else "?"
+            context.csp_violations.append(f"{page_url}: {message.text} (at {source or 'the document'})")
+
+    context.on("console", on_console)
+    return context
+
+
 @pytest.fixture
 def page(browser):
-    # axe-core is injected as an inline script, which the pages' Content-Security-Policy would block
-    # (tests/test_security.py checks that no page of ours needs one).
-    context = browser.new_context(locale="fr-BE", accept_downloads=True, bypass_csp=True)
+    context = new_context(browser, accept_downloads=True)
     page = context.new_page()
     yield page
     context.close()
 
 
+def assert_no_csp_violation(page) -> None:
+    """Nothing on the pages seen so far in this context was blocked by the Content-Security-Policy."""
+    page.wait_for_load_state("load")
+    violations, page.context.csp_violations[:] = list(page.context.csp_violations), []
+    assert violations == [], f"CSP violations: {violations}"
+
+
 def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
     """Run axe-core (WCAG 2.1 A and AA rules) on the current page; return the violations of those impacts."""
-    page.add_script_tag(path=str(AXE_JS))
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        if not hasattr(page.context, "csp_violations"):
+            raise AssertionError("open browser contexts with tests.browser.new_context (axe and CSP checks)")
+        origin = page.evaluate("location.origin")
+        # Routing only for this request: with interception on, Chromium aborts navigations to
+        # downloads (the favicon) and the skip link's fragment navigation behaves differently.
+        pattern = f"**{AXE_PATH}"
+        page.route(pattern, lambda route: route.fulfill(path=str(AXE_JS), content_type="text/javascript"))
+        try:
+            page.add_script_tag(url=origin + AXE_PATH)
+        finally:
+            page.unroute(pattern)
     result = page.evaluate(
         """async () => await axe.run(document, {runOnly: {type: 'tag',
                values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""

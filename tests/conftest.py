@@ -21,6 +21,16 @@ from tests.factories import CitizenFactory, MessageTypeFactory, OrganisationFact
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def audit_anchor_dir(tmp_path, monkeypatch):
+    """Each test anchors its audit checkpoints in its own folder, as its database starts empty
+    (processes it starts inherit the folder through the environment)."""
+    folder = tmp_path / "audit-anchors"
+    monkeypatch.setenv("EBOX_AUDIT_ANCHOR_DIR", str(folder))
+    monkeypatch.setattr(settings, "EBOX_AUDIT_ANCHOR_DIR", folder)
+    return folder
+
+
 @pytest.fixture
 def organisation(db):
     return OrganisationFactory()
@@ -192,6 +202,7 @@ def celery_worker_process(celery_worker_factory):
 
 
 from tests.browser import browser, page  # noqa: E402,F401 - shared browser fixtures
+from tests.web_support import gunicorn_factory  # noqa: E402,F401 - shared web server fixture
 
 FUZZ_EXAMPLES = 25  # generated calls per API operation in the suite (tests/test_fuzz_api.py)
 

@@ -9,11 +9,6 @@ by the hot-path cursor of ebox/db.py until its maximum age, answering 500 for up
 from __future__ import annotations
 
 import io
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,48 +20,16 @@ from django.db import connection
 from ebox.embedded import restart_postgres
 from messages.models import Message
 from senders import services
-from tests.conftest import ROOT, service_env
 from tests.factories import CitizenFactory, MessageTypeFactory
 from tests.publication_support import message_json, multipart, token_session
 
 CITIZEN = "85073003328"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def gunicorn_url(transactional_db):
+def gunicorn_url(gunicorn_factory):
     """gunicorn as production runs it (two workers, persistent connections) on the test database."""
-    port = _free_port()
-    log = open(Path(settings.DATA_DIR) / "gunicorn-fault.log", "w+")  # noqa: SIM115 - closed below
-    env = service_env(EBOX_TEST_CONN_MAX_AGE="60")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "ebox.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/healthz", timeout=5).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    else:
-        log.seek(0)
-        pytest.fail(f"gunicorn did not start: {log.read()}")
-    yield url
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(10)
-    log.close()
+    return gunicorn_factory()
 
 
 def test_publications_recover_within_seconds_after_a_postgresql_restart(gunicorn_url, pdf_bytes):

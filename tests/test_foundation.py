@@ -4,6 +4,7 @@ import datetime as dt
 
 import psycopg
 import pytest
+from django import db as django_db
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
@@ -52,9 +53,11 @@ def test_hot_statements_send_arrays_and_numbered_parameters_faithfully(db):
     assert ebox_db.execute_prepared("SELECT 1 WHERE false", []) is None
     with pytest.raises(ValueError):
         ebox_db.execute_prepared("SELECT 1 WHERE 'a' LIKE '%%'", [])
-    # The one cursor survives a failed statement (a duplicate key, a bad value…).
-    with pytest.raises(psycopg.errors.InvalidTextRepresentation), transaction.atomic():
+    # The one cursor survives a failed statement (a duplicate key, a bad value…), raised as
+    # Django's error (so Django's connection handling sees it), caused by psycopg's.
+    with pytest.raises(django_db.DataError) as raised, transaction.atomic():
         ebox_db.execute_prepared("SELECT %s::int", ["not a number"])
+    assert isinstance(raised.value.__cause__, psycopg.errors.InvalidTextRepresentation)
     assert ebox_db.execute_prepared("SELECT %s::int", ["7"]) == (7,)
 
 

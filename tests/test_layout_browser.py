@@ -1,6 +1,6 @@
 """Every portal and public page at 320, 768 and 1280 px in Debian's Chromium, with the demo data:
-nothing overflows sideways, every image renders, axe-core finds nothing serious, the header stays
-compact and says who is logged in."""
+nothing overflows sideways, every image renders, nothing is blocked by the Content-Security-Policy,
+axe-core finds nothing serious, the header stays compact and says who is logged in."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.test import Client
 from citizens import services as citizen_services
 from citizens.models import Citizen
 from messages.models import Message
-from tests.browser import assert_accessible, assert_sound_html
+from tests.browser import assert_accessible, assert_no_csp_violation, assert_sound_html, new_context
 from tests.test_public_browser import demo  # noqa: F401 - fixture (the demo data)
 
 pytestmark = pytest.mark.browser
@@ -80,7 +80,7 @@ def assert_images_render(page) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_page_fits_renders_and_is_accessible_at_each_width(live_server, browser, demo, width):  # noqa: F811
-    context = browser.new_context(locale="fr-BE", viewport={"width": width, "height": 800})
+    context = new_context(browser, viewport={"width": width, "height": 800})
     page = context.new_page()
     try:
         # Logged out, then logged in: every page in every language fits, its images render.
@@ -90,6 +90,7 @@ def test_every_page_fits_renders_and_is_accessible_at_each_width(live_server, br
                 page.goto(live_server.url + path)
                 assert_fits(page, width)
                 assert_images_render(page)
+                assert_no_csp_violation(page)
                 if language == "fr":
                     assert_accessible(page)
         citizen = log_in(context, live_server, MARIE)
@@ -100,6 +101,7 @@ def test_every_page_fits_renders_and_is_accessible_at_each_width(live_server, br
                 page.wait_for_load_state("load")
                 assert_fits(page, width)
                 assert_images_render(page)
+                assert_no_csp_violation(page)
                 assert page.locator(".header-user").inner_text().endswith("Marie Dubois-Van den Berghe")
                 if language == "fr":
                     assert_accessible(page)
@@ -115,6 +117,7 @@ def test_every_page_fits_renders_and_is_accessible_at_each_width(live_server, br
             assert toggle.get_attribute("aria-expanded") == "true"
             assert page.locator("#language-select").is_visible() and page.locator("form.logout button").is_visible()
             assert_fits(page, width)
+            assert_no_csp_violation(page)
             assert_accessible(page)  # the menu open
         else:
             assert header["height"] <= 140, header
@@ -162,7 +165,7 @@ def test_favicon_is_served(live_server, page, db):
 
 
 def test_main_has_no_frame_after_a_form_post(live_server, browser, demo):  # noqa: F811
-    context = browser.new_context(locale="fr-BE")
+    context = new_context(browser)
     page = context.new_page()
     try:
         log_in(context, live_server, MARIE)
@@ -189,7 +192,7 @@ def test_main_has_no_frame_after_a_form_post(live_server, browser, demo):  # noq
 
 def test_a_refused_reply_keeps_the_text_and_points_to_the_field(live_server, browser, publish, citizen, tmp_path):
     message = publish(citizen.national_number, subject={"fr": "Demande de pièces"}, reply_authorized=True)
-    context = browser.new_context(locale="fr-BE", viewport={"width": 320, "height": 800})
+    context = new_context(browser, viewport={"width": 320, "height": 800})
     page = context.new_page()
     try:
         log_in(context, live_server, citizen.national_number)
@@ -222,3 +225,13 @@ def test_a_refused_reply_keeps_the_text_and_points_to_the_field(live_server, bro
         assert_accessible(page)
     finally:
         context.close()
+
+
+def test_a_csp_violation_is_seen(live_server, page, db):
+    """The check of every page above can fail: an inline style the CSP blocks is reported."""
+    page.goto(live_server.url + "/")
+    assert_no_csp_violation(page)
+    page.evaluate("document.body.setAttribute('style', 'color: red')")
+    page.wait_for_timeout(200)
+    with pytest.raises(AssertionError, match="style-src"):
+        assert_no_csp_violation(page)

@@ -123,7 +123,7 @@ def test_each_reminder_is_sent_once(celery_worker_factory, sink, publish):
     (received,) = sink.wait_for(1)
     assert received.message["Subject"] == "Reminder: messages are waiting in your eBox"
     assert "1 registered letter has not been opened yet." in received.text
-    assert "1 unread message will soon no longer be available." in received.text
+    assert "1 message that is unread or asks for a payment will soon no longer be available." in received.text
     assert "1 payment is due soon." in received.text
     assert wait_until(lambda: statuses() == ["sent"])
     # The daily job runs again (or twice): nothing is reminded twice.

@@ -360,7 +360,8 @@ def test_settings_change_email_language_notifications_and_show_the_access_log(
         )
     assert response.status_code == 302 and response.cookies["ebox_language"].value == "de"
     logged_in.refresh_from_db()
-    assert logged_in.email == "new@example.org" and logged_in.email_verified_at is None
+    # The verified address keeps the notifications until the new one is confirmed.
+    assert logged_in.pending_email == "new@example.org" and logged_in.email_verified_at is not None
     assert logged_in.preferred_language == "de"
     assert logged_in.notify_new_messages and not logged_in.notify_reminders
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["new@example.org"]
@@ -368,7 +369,7 @@ def test_settings_change_email_language_notifications_and_show_the_access_log(
     response = client.post("/settings/", {"email": "", "language": "de"})
     assert response.status_code == 200
     logged_in.refresh_from_db()
-    assert logged_in.email == "new@example.org"
+    assert logged_in.pending_email == "new@example.org" and logged_in.email
 
 
 def test_language_switch_stores_the_citizens_preference(client, logged_in):

@@ -59,7 +59,7 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
             "amount": 125.5,
             "currency": "EUR",
             "dueDate": "2026-12-31",
-            "iban": "BE39679200300019",
+            "iban": "BE22679200300047",
             "bic": "PCHQBEBB",
             "reference": {"structured": "+++090/9337/55493+++"},
         },
@@ -104,7 +104,7 @@ def test_citizen_logs_in_activates_reads_downloads_replies_and_switches_language
     page.goto(live_server.url + "/inbox/")
     page.get_by_role("link", name=re.compile("Taxe communale 2026")).click()
     assert page.locator("h1").inner_text() == "Taxe communale 2026"
-    assert "BE39 6792 0030 0019" in page.content()
+    assert "BE22 6792 0030 0047" in page.content()
     qr = page.locator("figure.qr img")
     assert qr.count() == 1
     # Rendered, not just present: a broken SVG leaves only its alt text (naturalWidth 0).

@@ -24,6 +24,7 @@ from django.core import mail
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
@@ -353,7 +354,9 @@ def test_after_key_rotation_every_message_still_reads(publish, citizen, sender_a
     old_kid = signing.load_seal_keys()[0]
 
     out = io.StringIO()
-    call_command("rotate_keys", "--seal", "--batch-size", "1", stdout=out)
+    # No JWKS cache lifetime to wait for: the new seal key signs at once (tests/test_key_rotation.py waits).
+    with override_settings(EBOX_JWKS_MAX_AGE_SECONDS=0):
+        call_command("rotate_keys", "--seal", "--batch-size", "1", stdout=out)
     new_kek = crypto.load_keyring().current_id
     new_kid = signing.load_seal_keys()[0]
     assert new_kek != old_kek and new_kid != old_kid

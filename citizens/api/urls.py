@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from citizens.api import views
+from citizens.api import receipt, views
 
 urlpatterns = [
     path("ebox", views.EboxSummaryView.as_view(), name="ebox-summary"),
@@ -20,5 +20,10 @@ urlpatterns = [
         name="ebox-attachment-content",
     ),
     path("ebox/messages/<str:message_id>/body", views.BodyView.as_view(), name="ebox-body"),
+    path(
+        "ebox/messages/<str:message_id>/acknowledgement",
+        receipt.AcknowledgementView.as_view(),
+        name="ebox-acknowledgement",
+    ),
     path("ebox/messages/<str:message_id>/paymentData", views.PaymentDataView.as_view(), name="ebox-payment"),
 ]

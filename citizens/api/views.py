@@ -109,7 +109,9 @@ class PartnerView(APIView):
         )
 
     def full_message(self, message: Message) -> dict:
-        text = reading.verified_text(message, detected_by=f"partner:{self.request.partner.pk}")
+        text = reading.verified_text(
+            message, detected_by=f"partner:{self.request.partner.pk}", reader=self.request.citizen
+        )
         return message_json(message, text, list(message.content.attachments.all()), self.request)
 
 
@@ -337,10 +339,10 @@ class AttachmentContentView(PartnerView):
         attachment = next((a for a in message.content.attachments.all() if str(a.id) == str(attachment_id)), None)
         if attachment is None:
             raise exceptions.NotFound(f"attachment {attachment_id} not found")
-        reading.verified_text(message, detected_by=f"partner:{request.partner.pk}")
+        reading.verified_text(message, detected_by=f"partner:{request.partner.pk}", reader=request.citizen)
         detected_by = f"partner:{request.partner.pk}"
         # Read the whole attachment first: a digest mismatch must become an error, not a truncated download.
-        chunks = list(reading.open_attachment(message, attachment, detected_by=detected_by))
+        chunks = list(reading.open_attachment(message, attachment, detected_by=detected_by, reader=request.citizen))
         if attachment.main_content:
             reading.mark_read(message, f"partner:{request.partner.oauth_application.client_id}")
         self.log(AccessLogEntry.Action.DOWNLOADED, message)
@@ -364,7 +366,7 @@ class BodyView(PartnerView):
     )
     def get(self, request, message_id):
         message = self.message(message_id)
-        text = reading.verified_text(message, detected_by=f"partner:{request.partner.pk}")
+        text = reading.verified_text(message, detected_by=f"partner:{request.partner.pk}", reader=request.citizen)
         if not text.body:
             raise exceptions.NotFound("this message has no body")
         if message.body_main_content:
@@ -382,7 +384,7 @@ class PaymentDataView(PartnerView):
     )
     def get(self, request, message_id):
         message = self.message(message_id)
-        text = reading.verified_text(message, detected_by=f"partner:{request.partner.pk}")
+        text = reading.verified_text(message, detected_by=f"partner:{request.partner.pk}", reader=request.citizen)
         payment = payment_json(message, text)
         if not payment:
             raise exceptions.NotFound("this message has no payment data")

@@ -1,4 +1,5 @@
-"""Reminders: unread registered mail after N days, unread messages about to expire, payments due soon.
+"""Reminders: unread registered mail after N days, messages about to expire (unread, or with payment
+data), payments due soon.
 
 The daily job records each reminder (message × reason) once (`NotificationReminder`, unique) and
 owes one reminder e-mail per citizen and day through the same outbox as new mail (`owing`).
@@ -41,7 +42,11 @@ _REMINDER_CONDITIONS = {
     NotificationReminder.Kind.UNREAD_REGISTERED: (
         "m.registered_mail AND m.read_at IS NULL AND m.sealed_at <= %(registered_before)s AND m.expires_at > %(now)s"
     ),
-    NotificationReminder.Kind.EXPIRING: "m.read_at IS NULL AND m.expires_at > %(now)s AND m.expires_at <= %(expires_before)s",
+    # Before expiry: unread messages (registered letters among them) and any with payment data.
+    NotificationReminder.Kind.EXPIRING: (
+        "m.expires_at > %(now)s AND m.expires_at <= %(expires_before)s AND (m.read_at IS NULL OR EXISTS ("
+        "SELECT 1 FROM mailbox_messagecontent mc WHERE mc.id = m.content_id AND mc.payment_ct IS NOT NULL))"
+    ),
     NotificationReminder.Kind.PAYMENT_DUE: "m.payment_due_on >= %(today)s AND m.payment_due_on <= %(due_before)s",
 }
 

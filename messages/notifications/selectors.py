@@ -21,9 +21,10 @@ def citizens_notification_problem(citizen: Citizen) -> DeliveryProblem | None:
     """The last permanent failure to the citizen's current address, unless an e-mail got through since.
 
     For the portal to show at login (templates/emails/_delivery_problem_banner.html, context
-    variable `notification_problem`). A changed address clears it.
+    variable `notification_problem`). A changed address clears it, already while it waits for
+    its confirmation (`pending_email`: the portal then asks to confirm it instead).
     """
-    if not citizen.email:
+    if not citizen.email or citizen.pending_email:
         return None
     failure = (
         EmailNotification.objects.filter(

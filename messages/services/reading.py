@@ -2,7 +2,8 @@
 
 Whatever fails a check is recorded as an incident (messages.services.incidents) and raised
 as IntegrityFailure: the content is withheld. `seal_document_for` rebuilds what a stored
-message's seal signs (for verification and evidence).
+message's seal signs (for verification and evidence). Every read also checks the destination:
+the recipient the seal names must be the mailbox the message is read from (`destination_problem`).
 """
 
 from __future__ import annotations
@@ -64,7 +65,18 @@ def sealed_timestamp(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def seal_document_for(message: Message, text: MessageText, attachments: list[Attachment]) -> dict:
+def seal_document_for(
+    message: Message,
+    text: MessageText,
+    attachments: list[Attachment],
+    metas: dict | None = None,
+    version: str = signing.SEAL_VERSION,
+) -> dict:
+    """The document the message's seal signs in `version`; `metas` are the decrypted file names and
+    titles by attachment id (decrypted here when not given and the version needs them)."""
+    if metas is None and version != signing.SEAL_VERSION_1:
+        metas = attachment_metas(message, attachments)
+    metas = metas or {}
     return signing.seal_document(
         message_id=str(message.id),
         sender_organisation=message.sender_organisation.enterprise_number,
@@ -79,10 +91,54 @@ def seal_document_for(message: Message, text: MessageText, attachments: list[Att
         payment_data=text.payment_data,
         business_data=text.business_data,
         attachments=[
-            {"attachmentId": str(a.id), "sha256": a.sha256, "mediaType": a.media_type, "size": a.size}
+            {
+                "attachmentId": str(a.id),
+                "sha256": a.sha256,
+                "mediaType": a.media_type,
+                "size": a.size,
+                "mainContent": a.main_content,
+                "signed": a.signed,
+                "fileName": metas.get(a.id, {}).get("fileName"),
+                "title": metas.get(a.id, {}).get("title"),
+            }
             for a in attachments
         ],
+        message_type_id=message.message_type.message_type_id,
+        reply_authorized=message.reply_authorized,
+        body_main_content=message.body_main_content,
+        original_message_id=str(message.original_message_id) if message.original_message_id else None,
+        for_the_attention_of=message.for_the_attention_of,
+        version=version,
     )
+
+
+def attachment_metas(message: Message, attachments: list[Attachment]) -> dict:
+    """File name and title of each attachment by id; raises crypto.DecryptionError or ValueError."""
+    if not attachments:
+        return {}
+    data_key = crypto.unwrap_key(message.content.kek_id, message.content.wrapped_key)
+    return {a.id: json.loads(crypto.decrypt_field(data_key, a.id, "meta", a.meta_ct)) for a in attachments}
+
+
+def destination_problem(message: Message, reader=None) -> str | None:
+    """Why the message may not be read from this mailbox, or None.
+
+    The recipient is sealed (`recipient` in the seal document is the row's recipient_type and
+    recipient_id), the mailbox is not: the row's citizen decides whose inbox shows it. So the
+    citizen the message is read from (`reader`, else the row's citizen) must hold the sealed
+    national number. An enterprise's messages are in no citizen's inbox.
+    """
+    citizen = message.citizen
+    if reader is not None and (citizen is None or reader.pk != citizen.pk):
+        return "read from a mailbox the message is not in"
+    if message.recipient_type == Message.RecipientType.CITIZEN:
+        if citizen is None:
+            return "sealed for a citizen but in no mailbox"
+        if citizen.national_number != message.recipient_id:
+            return "sealed for another recipient than the mailbox it is in"
+    elif citizen is not None:
+        return "sealed for an enterprise but in a citizen's mailbox"
+    return None
 
 
 def attachments_of(message: Message) -> list[Attachment]:
@@ -90,25 +146,44 @@ def attachments_of(message: Message) -> list[Attachment]:
     return sorted(message.content.attachments.all(), key=lambda a: a.position)
 
 
-def verified_text(message: Message, detected_by: str = "read") -> MessageText:
-    """Decrypt a sealed message and check its seal; on failure record an incident and raise IntegrityFailure.
+def verified_seal(message: Message, detected_by: str = "read", reader=None) -> tuple[MessageText, dict]:
+    """Decrypt a sealed message, check its seal and its destination: (text, the document the seal signs).
 
-    The seal covers the digests of subject, body, payment and business data and every
-    attachment's SHA-256, so this also proves the attachment digests we compare bytes to.
+    The seal is tried against the document of each version, newest first (`signing.SEAL_VERSIONS`).
+    `reader` is the citizen whose mailbox the message is read from (None: the row's citizen).
+    On failure an incident is recorded and IntegrityFailure raised: the content is withheld.
     """
     if not message.seal or not message.seal_key_id:
         record_incident(message, detected_by, "message has no seal")
         raise IntegrityFailure("message has no seal")
+    attachments = attachments_of(message)
     try:
         text = decrypt_text(message.content)
+        metas = attachment_metas(message, attachments)
     except (crypto.DecryptionError, ValueError) as exc:
         record_incident(message, detected_by, f"content does not decrypt: {exc}")
         raise IntegrityFailure(str(exc)) from exc
-    document = seal_document_for(message, text, attachments_of(message))
-    if not signing.verify(document, message.seal_key_id, message.seal):
+    for version in signing.SEAL_VERSIONS:
+        document = seal_document_for(message, text, attachments, metas, version)
+        if signing.verify(document, message.seal_key_id, message.seal):
+            break
+    else:
         record_incident(message, detected_by, "seal does not match the content")
         raise IntegrityFailure("seal does not match the content")
-    return text
+    if problem := destination_problem(message, reader):
+        record_incident(message, detected_by, problem)
+        raise IntegrityFailure(problem)
+    return text, document
+
+
+def verified_text(message: Message, detected_by: str = "read", reader=None) -> MessageText:
+    """Decrypt a sealed message and check its seal and destination; on failure record an incident
+    and raise IntegrityFailure (see `verified_seal`).
+
+    The seal covers the digests of subject, body, payment and business data, every attachment's
+    SHA-256, file name and title, so this also proves the attachment digests we compare bytes to.
+    """
+    return verified_seal(message, detected_by, reader)[0]
 
 
 def verified_blob(kek_id: str, wrapped_key: bytes, owner_id, blob_name: str, sha256: str, record_failure):
@@ -135,7 +210,9 @@ def verified_blob(kek_id: str, wrapped_key: bytes, owner_id, blob_name: str, sha
         yield pending
 
 
-def open_attachment(message: Message, attachment: Attachment, detected_by: str = "read", check_seal: bool = True):
+def open_attachment(
+    message: Message, attachment: Attachment, detected_by: str = "read", check_seal: bool = True, reader=None
+):
     """Yield the decrypted bytes of an attachment, checking its SHA-256 against the sealed value.
 
     With check_seal (the default) the seal is verified first, so the digest compared to is the
@@ -145,7 +222,7 @@ def open_attachment(message: Message, attachment: Attachment, detected_by: str =
     if attachment.content_id != message.content_id:
         raise IntegrityFailure("attachment does not belong to this message")
     if check_seal:
-        verified_text(message, detected_by)
+        verified_text(message, detected_by, reader)
     yield from verified_blob(
         message.content.kek_id,
         message.content.wrapped_key,

@@ -1,7 +1,9 @@
 """Citizens' replies to messages: stored encrypted and sealed like a publication, read only verified.
 
 A failed check is an incident on the message replied to (`incidents.record_reply_incident`);
-the reply's content is withheld, the message itself stays readable.
+the reply's content is withheld, the message itself stays readable. Reading a reply also checks
+its destination: the citizen and the message its seal names must be the reply's message's
+recipient and mailbox (and the reader's, when a citizen reads it).
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ class ReplyNotAllowed(Exception):
     """The sender did not allow replies to this message, or it is not the citizen's."""
 
 
+# The reply seal's document has not changed since the first version (messages' seals have).
+REPLY_SEAL_VERSION = signing.SEAL_VERSION_1
+
+
 def reply_document(reply, text: str) -> dict:
     """What a reply's seal signs: identifiers and digests, never the text itself."""
     return {
-        "version": signing.SEAL_VERSION,
+        "version": REPLY_SEAL_VERSION,
         "type": "reply",
         "replyId": str(reply.id),
         "messageId": str(reply.message_id),
@@ -89,10 +95,31 @@ class ReplyText:
     attachment_file_name: str | None = None
 
 
-def verified_reply(reply, detected_by: str = "read") -> ReplyText:
-    """Decrypt a reply and check its seal (which covers the text's and the attachment's digests);
-    on failure record an incident and raise IntegrityFailure. `reply` should come with its
-    citizen, message and sender organisation selected (the sealed document names them)."""
+def reply_destination_problem(reply, reader=None) -> str | None:
+    """Why this reply may not be read as its message's recipient's, or None.
+
+    The seal names the citizen and the message (`reply_document`, built from the reply's row):
+    that citizen must be the one whose mailbox holds the message and whose national number the
+    message is addressed to, the organisation the message's sender, and `reader` (a citizen
+    reading it) that citizen.
+    """
+    message = reply.message
+    if reader is not None and reader.pk != reply.citizen_id:
+        return "reply read by another citizen than its author"
+    if message.citizen_id != reply.citizen_id:
+        return "reply's citizen is not in the mailbox of the message it answers"
+    if message.recipient_type != Message.RecipientType.CITIZEN or message.recipient_id != reply.citizen.national_number:
+        return "reply's citizen is not the recipient of the message it answers"
+    if message.sender_organisation_id != reply.sender_organisation_id:
+        return "reply goes to another organisation than the message's sender"
+    return None
+
+
+def verified_reply(reply, detected_by: str = "read", reader=None) -> ReplyText:
+    """Decrypt a reply and check its seal (which covers the text's and the attachment's digests)
+    and its destination (`reply_destination_problem`); on failure record an incident and raise
+    IntegrityFailure. `reply` should come with its citizen, message and sender organisation
+    selected (the sealed document names them)."""
     if not reply.seal or not reply.seal_key_id:
         record_reply_incident(reply, detected_by, "reply has no seal")
         raise IntegrityFailure("reply has no seal")
@@ -110,15 +137,18 @@ def verified_reply(reply, detected_by: str = "read") -> ReplyText:
     if not signing.verify(reply_document(reply, text), reply.seal_key_id, bytes(reply.seal)):
         record_reply_incident(reply, detected_by, "seal does not match the content")
         raise IntegrityFailure("seal does not match the content")
+    if problem := reply_destination_problem(reply, reader):
+        record_reply_incident(reply, detected_by, problem)
+        raise IntegrityFailure(problem)
     return ReplyText(text=text, attachment_file_name=file_name)
 
 
-def open_reply_attachment(reply, detected_by: str = "read"):
+def open_reply_attachment(reply, detected_by: str = "read", reader=None):
     """Yield the decrypted bytes of a reply's attachment, the seal checked first and the SHA-256
     (sealed) checked before the last chunk is yielded, as `open_attachment` does for messages."""
     if not reply.attachment_blob:
         raise FileNotFoundError(f"reply {reply.id} has no attachment")
-    verified_reply(reply, detected_by)
+    verified_reply(reply, detected_by, reader)
     yield from verified_blob(
         reply.kek_id,
         reply.wrapped_key,

@@ -13,8 +13,6 @@ import json
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-import psycopg
-from django.db import IntegrityError
 from django.utils import timezone
 from psycopg import sql
 
@@ -127,10 +125,8 @@ def insert_together(groups: list[tuple], audit_entry: audit.Entry | None = None)
     params = [value for model, rows in groups for row in rows for value in _db_values(model, row)]
     if audit_entry is not None:
         params.extend(audit_entry.parameters())
-    try:
-        db.execute_prepared(_insert_statement(shape, audit_entry is not None), params)
-    except psycopg.errors.IntegrityError as exc:
-        raise IntegrityError(str(exc)) from exc
+    # A duplicate raises Django's IntegrityError (execute_prepared goes through Django's error wrapper).
+    db.execute_prepared(_insert_statement(shape, audit_entry is not None), params)
 
 
 def copy_insert(model, rows: list[dict]) -> None:
@@ -148,16 +144,13 @@ def copy_insert(model, rows: list[dict]) -> None:
 
 def _copy_rows(table: str, columns: list[str], rows: Iterable) -> None:
     from django.db import connection
-    from psycopg import errors as pg_errors
     from psycopg import sql as pg_sql
 
     statement = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
         pg_sql.Identifier(table), pg_sql.SQL(", ").join(pg_sql.Identifier(c) for c in columns)
     )
     connection.ensure_connection()
-    try:
-        with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except pg_errors.IntegrityError as exc:
-        raise IntegrityError(str(exc)) from exc
+    # Django's error wrapper: a duplicate is Django's IntegrityError, a dead connection is marked.
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -8,6 +8,7 @@ coalesced per process); beat re-dispatches what a lost task left `accepted`
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ from messages.models import Attachment, Message, MessageContent
 from messages.notifications.owing import dispatch_sending, new_mail_parameters, owe_new_mail_later, owing_statement
 from messages.services.incidents import record_incident
 from messages.services.reading import MessageText, decrypt_fields
-from senders.models import Organisation, SenderApplication
+from senders.models import MessageType, Organisation, SenderApplication
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +67,19 @@ _SEAL_SELECT = f"""
     SELECT m.id::text, m.content_id::text, o.enterprise_number, a.application_id, m.recipient_type, m.recipient_id,
            to_char(m.received_at AT TIME ZONE 'UTC', {_SQL_TIMESTAMP}),
            to_char(m.expires_at AT TIME ZONE 'UTC', {_SQL_TIMESTAMP}), m.registered_mail,
-           (SELECT string_agg(concat_ws(chr(31), t.id, t.sha256, t.media_type, t.size), chr(30) ORDER BY t.position)
+           (SELECT string_agg(concat_ws(chr(31), t.id, t.sha256, t.media_type, t.size, t.main_content, t.signed),
+                              chr(30) ORDER BY t.position)
             FROM {Attachment._meta.db_table} t WHERE t.content_id = m.content_id),
+           (SELECT array_agg(t.meta_ct ORDER BY t.position)
+            FROM {Attachment._meta.db_table} t WHERE t.content_id = m.content_id),
+           mt.message_type_id, m.reply_authorized, m.body_main_content, m.original_message_id::text,
+           m.for_the_attention_of,
            c.kek_id, c.wrapped_key, c.subject_ct, c.body_ct, c.payment_ct, c.business_ct
     FROM {Message._meta.db_table} m
     JOIN {MessageContent._meta.db_table} c ON c.id = m.content_id
     JOIN {Organisation._meta.db_table} o ON o.id = m.sender_organisation_id
     JOIN {SenderApplication._meta.db_table} a ON a.id = m.sender_application_id
+    JOIN {MessageType._meta.db_table} mt ON mt.id = m.message_type_id
     WHERE m.id = ANY(%b::uuid[]) AND m.status = %s
 """  # noqa: S608 - table names from our models, values are parameters
 # One statement writes the seals and records the notification e-mails this makes owed (the
@@ -89,15 +96,31 @@ _SEAL_WRITE = owing_statement(
 )
 
 
-def _attachment_digests(packed: str | None) -> list[dict]:
-    """Attachment digests as _SEAL_SELECT packs them: one text, records and fields split by ASCII
-    record and unit separators (far cheaper for the driver to load than arrays of arrays)."""
+def _attachment_digests(packed: str | None, metas: list | None, kek_id: str, wrapped_key: bytes) -> list[dict]:
+    """Attachments as _SEAL_SELECT packs them: one text, records and fields split by ASCII record
+    and unit separators (far cheaper for the driver to load than arrays of arrays), and the
+    encrypted file names and titles, decrypted here (the seal signs their digests)."""
     if not packed:
         return []
-    return [
-        {"attachmentId": a_id, "sha256": sha256, "mediaType": media_type, "size": int(size)}
-        for a_id, sha256, media_type, size in (item.split("\x1f") for item in packed.split("\x1e"))
-    ]
+    data_key = crypto.unwrap_key(kek_id, bytes(wrapped_key))
+    entries = []
+    for (a_id, sha256, media_type, size, main, signed), meta_ct in zip(
+        (item.split("\x1f") for item in packed.split("\x1e")), metas, strict=True
+    ):
+        meta = json.loads(crypto.decrypt_field(data_key, a_id, "meta", bytes(meta_ct)))
+        entries.append(
+            {
+                "attachmentId": a_id,
+                "sha256": sha256,
+                "mediaType": media_type,
+                "size": int(size),
+                "mainContent": main == "t",
+                "signed": signed == "t",
+                "fileName": meta.get("fileName"),
+                "title": meta.get("title"),
+            }
+        )
+    return entries
 
 
 SEAL_CHUNK = 50
@@ -193,7 +216,7 @@ def _seal_rows(rows: list[tuple], key, texts: dict, attachments: dict, unreadabl
     for row in rows:
         try:
             seals.append(_seal_row(row, key, texts, attachments))
-        except crypto.DecryptionError as exc:
+        except (crypto.DecryptionError, ValueError) as exc:
             unreadable.append((row[0], f"content does not decrypt at sealing: {exc}"))
             continue
         ids.append(row[0])
@@ -213,12 +236,18 @@ def _seal_row(row: tuple, key, texts: dict, attachments: dict) -> bytes:
         expires_at,
         registered_mail,
         attachment_rows,
+        attachment_metas,
+        message_type_id,
+        reply_authorized,
+        body_main_content,
+        original_message_id,
+        for_the_attention_of,
         *ciphertexts,
     ) = row
     text = texts.get(content_id)
     if text is None:
         text = texts[content_id] = decrypt_fields(content_id, *ciphertexts)
-        attachments[content_id] = _attachment_digests(attachment_rows)
+        attachments[content_id] = _attachment_digests(attachment_rows, attachment_metas, *ciphertexts[:2])
     document = signing.seal_document(
         message_id=message_id,
         sender_organisation=organisation,
@@ -233,6 +262,11 @@ def _seal_row(row: tuple, key, texts: dict, attachments: dict) -> bytes:
         payment_data=text.payment_data,
         business_data=text.business_data,
         attachments=attachments[content_id],
+        message_type_id=message_type_id,
+        reply_authorized=reply_authorized,
+        body_main_content=body_main_content,
+        original_message_id=original_message_id,
+        for_the_attention_of=for_the_attention_of,
     )
     return key.sign(signing.canonical(document))
 

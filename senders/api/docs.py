@@ -80,7 +80,8 @@ publish_message = extend_schema(
         "each file is detected from its bytes (PDF, PNG, JPEG, XML); a declared type or file extension that "
         "disagrees is refused. Optional SHA-256 digests (base64url) are checked against the bytes. The `code` of "
         "the answer carries the channel decision: `digital`, `digital_and_paper` (the organisation's paper "
-        "transition) or `paper` (the citizen has not activated eBox, eBox's NO_DIGITAL_USER)."
+        "transition) or `paper` (the citizen has not activated eBox or not verified their e-mail address yet, "
+        "eBox's NO_DIGITAL_USER)."
     ),
     request={
         "multipart/form-data": {
@@ -195,7 +196,7 @@ publish_messages = extend_schema(
                         "messageId": "6f1c7a3e-1b2c-4d5e-8f90-123456789abc",
                         "expirationDate": "2036-11-27T10:00:00Z",
                         "code": "paper",
-                        "message": "The recipient has not activated eBox (NO_DIGITAL_USER): send the letter on paper too.",
+                        "message": "The recipient does not read eBox (not activated, or address not verified: NO_DIGITAL_USER): send the letter on paper.",
                     },
                     {
                         "index": 1,

@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
@@ -18,23 +16,9 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-logger = logging.getLogger(__name__)
+from ebox.status_message import CODES, status_message
 
-CODES = {
-    400: "INVALID_DATA",
-    401: "INVALID_AUTHORIZATION",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    406: "NOT_ACCEPTABLE",
-    409: "DUPLICATE",
-    413: "PAYLOAD_TOO_LARGE",
-    414: "URI_TOO_LONG",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "TOO_MANY_REQUESTS",
-    431: "HEADER_TOO_LARGE",
-    503: "SERVICE_UNAVAILABLE",
-}
+logger = logging.getLogger(__name__)
 
 
 def detail(ref: str, message: str, kind: str = "invalid") -> dict:
@@ -50,16 +34,6 @@ class ApiError(exceptions.APIException):
         self.details = details or []
         self.code = code or CODES.get(status_code, "ERROR")
         super().__init__(self.message)
-
-
-def status_message(status_code: int, message: str, details: list[dict] | None = None, code: str | None = None) -> dict:
-    body = {"id": str(uuid.uuid4()), "code": code or CODES.get(status_code, "ERROR"), "message": str(message)}
-    contact = getattr(settings, "EBOX_API_CONTACT", "")
-    if contact:
-        body["contact"] = contact
-    if details:
-        body["details"] = details
-    return body
 
 
 def error_response(status_code: int, message: str, details: list[dict] | None = None, code: str | None = None):

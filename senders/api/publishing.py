@@ -30,7 +30,10 @@ CHANNEL_MESSAGES = {
     Message.Channel.DIGITAL_AND_PAPER: (
         "The recipient reads eBox, but the organisation is in its paper transition period: send paper too."
     ),
-    Message.Channel.PAPER: "The recipient has not activated eBox (NO_DIGITAL_USER): send the letter on paper too.",
+    Message.Channel.PAPER: (
+        "The recipient does not read eBox (not activated, or address not verified: NO_DIGITAL_USER): "
+        "send the letter on paper."
+    ),
 }
 
 

@@ -67,6 +67,14 @@ def contract_components() -> dict[str, dict]:
         "enum": ["accepted", "sealed", "expired"],
         "description": "Our extension: accepted (stored, being sealed), sealed (available to the recipient), expired.",
     }
+    schemas["MessageStatus"]["properties"]["receiptStatus"] = {
+        "type": "string",
+        "enum": ["pending", "opened", "acknowledged", "refused"],
+        "description": (
+            "Our extension, registered mail only: pending (not opened), opened (opened, by the portal or a partner "
+            "app, without an answer), acknowledged or refused (the recipient's sealed answer; evidence kind=receipt)."
+        ),
+    }
     schemas["PublicationStatusMessage"]["properties"]["code"] = {
         **CHANNEL,
         "description": "Business code: " + CHANNEL["description"],

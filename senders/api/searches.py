@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.response import Response
 
-from citizens.selectors import channel_for
+from citizens.selectors import channel_for, reads_digitally
+from messages.services import acknowledgement
 from senders import selectors
 from senders.api import docs
 from senders.api.base import SenderAPIView, json_array, timestamp
@@ -31,6 +32,7 @@ class SearchMessageStatusView(SenderAPIView):
         found = selectors.organisation_messages(self.principal.organisation, ids)
         if not found:
             raise ApiError(404, "no message of this organisation has these ids")
+        answers = acknowledgement.answers_for([m for m in found.values() if m.registered_mail])
         out = []
         for message_id in dict.fromkeys(ids):
             message = found.get(message_id) or found.get(message_id.lower())
@@ -45,6 +47,11 @@ class SearchMessageStatusView(SenderAPIView):
                     "visible": message.hidden_at is None,
                     "status": message.status,
                     "channel": message.channel,
+                    **(
+                        {"receiptStatus": acknowledgement.receipt_status(message, answers.get(message.pk))}
+                        if message.registered_mail
+                        else {}
+                    ),
                 }
             )
         return Response(out, status=201)
@@ -80,7 +87,7 @@ class EboxPreferencesSearchView(SenderAPIView):
                 out.append(
                     {
                         "eboxId": {"eboxType": "CITIZEN", "eboxIdValue": number},
-                        "exclusivelyEbox": bool(citizen and citizen.is_activated),
+                        "exclusivelyEbox": reads_digitally(citizen),
                         **(
                             {"lastConnectionDate": timestamp(citizen.last_connection_at)}
                             if citizen and citizen.last_connection_at

@@ -5,23 +5,59 @@ Migrates, loads the demo data once, then starts and supervises: the web server
 /dev/mail/ and in .data/mail/) and, when Node.js is available, the development
 identity provider (devidp/). Ctrl-C stops every process it started and the
 embedded PostgreSQL and Redis; data stays in the data folder for the next run.
+
+Each process writes its whole log to <data>/logs/<name>.log; the terminal shows only the web
+access log, warnings and errors, so the banner (printed last, once the web server answers)
+and what a developer triggers stay readable.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from ebox.embedded import stop_postgres, stop_redis
+
+# What reaches the terminal: gunicorn's access log lines, and anything at WARNING or above.
+_ACCESS_LINE = re.compile(r'"[A-Z]+ \S+ HTTP/[0-9.]+" [0-9]{3} ')
+_LOUD_LINE = re.compile(r"WARNING|ERROR|CRITICAL|Traceback|Exception")
+
+
+def _forward(name: str, stream: IO[bytes], log_path: Path, terminal: IO[str]) -> None:
+    """Copy a process's output to its log file; echo the lines a developer needs to see."""
+    with open(log_path, "ab") as log:
+        for raw in iter(stream.readline, b""):
+            log.write(raw)
+            log.flush()
+            line = raw.decode(errors="replace").rstrip()
+            if _ACCESS_LINE.search(line) or _LOUD_LINE.search(line):
+                terminal.write(f"{name:>6} | {line}\n")
+                terminal.flush()
+
+
+def _wait_until_answering(url: str, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - our own local server
+                if answer.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
 
 
 class Command(BaseCommand):
@@ -88,9 +124,19 @@ class Command(BaseCommand):
         idp = root / "devidp" / "server.js"
         if idp.exists() and shutil.which("node"):
             specs.append(("idp", ["node", str(idp)]))
+        logs = Path(settings.DATA_DIR) / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
         processes: list[tuple[str, subprocess.Popen]] = []
         for name, cmd in specs:
-            processes.append((name, subprocess.Popen(cmd, cwd=root, env=env, start_new_session=True)))
+            proc = subprocess.Popen(
+                cmd, cwd=root, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            )
+            threading.Thread(
+                target=_forward, args=(name, proc.stdout, logs / f"{name}.log", sys.stdout), daemon=True
+            ).start()
+            processes.append((name, proc))
+        if not _wait_until_answering(f"http://{host}:{port}/healthz"):
+            self.stderr.write(f"the web server did not answer within a minute; see {logs / 'web.log'}")
         self.stdout.write(
             self.style.SUCCESS(f"""
 eBox is running at http://{host}:{port}/
@@ -103,6 +149,7 @@ eBox is running at http://{host}:{port}/
   /api/v2/docs/        the API for sender applications and partner apps
   /dev/mail/           e-mails sent by the platform (development SMTP sink)
 
+Logs of each process: {logs}/ (web, worker, beat, smtp, idp); here: the access log and warnings.
 Ctrl-C stops everything; data is kept in {settings.DATA_DIR}.
 """)
         )

@@ -9,8 +9,10 @@ Key-encryption keys come from EBOX_KEK / EBOX_KEK_FILE: this command cannot chan
 To rotate:
   1. Generate a key:  manage.py rotate_keys --generate   (prints  <id>:<base64 32 bytes>)
   2. Put the new line FIRST in EBOX_KEK (comma-separated) or EBOX_KEK_FILE (one per line); keep the old ones after it.
-  3. Restart web, worker and beat processes so they wrap new data keys under it.
-  4. Run  manage.py rotate_keys --rewrap-only  (resumable: run it again if it stops) until 0 remain.
+  3. EBOX_KEK_FILE: every process wraps under the new first key on its next use (the file is
+     checked on each use). EBOX_KEK: restart web, worker and beat processes.
+  4. Run  manage.py rotate_keys --rewrap-only  (resumable: run it again if it stops); it ends only
+     when a pass finds no data key under another key.
   5. Only then remove the old key from the configuration."""
 
 
@@ -33,19 +35,22 @@ class Command(BaseCommand):
             self.stdout.write(crypto.generate_kek_line())
             return
         if seal:
-            kid = signing.generate_seal_key()
-            self.stdout.write(f"new current seal key {kid}; earlier public keys stay in /.well-known/jwks.json")
+            kid, valid_from = signing.add_seal_key()
+            self.stdout.write(
+                f"new seal key {kid} published in /.well-known/jwks.json now; it signs from {valid_from.isoformat()} "
+                "(after the JWKS cache lifetime); earlier public keys stay published"
+            )
         if not rewrap_only:
             if crypto.uses_development_keys():
                 kek_id = crypto.generate_development_kek()
                 self.stdout.write(f"new current key-encryption key {kek_id} (development key folder)")
             elif not seal:
                 raise CommandError(OPERATOR_PROCEDURE)
-        current = crypto.load_keyring().current_id
-        self.stdout.write(f"re-wrapping data keys under {current}…")
+        self.stdout.write(f"re-wrapping data keys under {crypto.load_keyring().current_id}…")
 
         def progress(done: int, remaining: int) -> None:
             self.stdout.write(f"  {done}/{remaining} data keys re-wrapped")
 
-        done = integrity.rewrap_data_keys(batch_size=batch_size, progress=progress)
+        # Returns only once a pass (after a pause for publications in flight) finds none left.
+        done, current = integrity.rewrap_data_keys(batch_size=batch_size, progress=progress)
         self.stdout.write(self.style.SUCCESS(f"{done} data key(s) re-wrapped; every data key is under {current}"))

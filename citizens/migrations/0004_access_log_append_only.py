@@ -20,6 +20,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("citizens", "0002_initial"), ("audit", "0002_truncate_switch_only_in_tests")]
+    dependencies = [("citizens", "0003_delivery_pending_email_postal_address_acknowledged"), ("audit", "0003_truncate_switch_only_in_tests")]
 
     operations = [migrations.RunPython(forwards, backwards)]

@@ -14,6 +14,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("audit", "0001_initial")]
+    dependencies = [("audit", "0002_audit_prune")]
 
     operations = [migrations.RunPython(forwards, backwards)]
