@@ -17,4 +17,4 @@ RUN EBOX_ENV=development EBOX_DATA_DIR=/tmp/build DATABASE_URL=postgres://unused
 USER ebox
 VOLUME ["/data"]
 EXPOSE 8000
-CMD ["gunicorn", "ebox.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "ebox.wsgi"]

@@ -28,7 +28,9 @@ class CitizenAdmin(admin.ModelAdmin):
     list_filter = ["preferred_language"]
     search_fields = ["=national_number"]
     search_help_text = _("National register or BIS number, with or without its dots and dash.")
-    readonly_fields = ["activated_at", "email_verified_at", "last_connection_at", "created_at", "user"]
+    # The e-mail address is the citizen's own, verified by them: operators cannot rewrite it (an
+    # address changed here would receive every notice, unconfirmed and unknown to the citizen).
+    readonly_fields = ["email", "activated_at", "email_verified_at", "last_connection_at", "created_at", "user"]
     inlines = [ActivationChangeInline]
 
     def get_search_results(self, request, queryset, search_term):
@@ -48,6 +50,9 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the database refuses it too (audit/append_only.py)
 
 
 class PartnerApplicationCreationForm(forms.ModelForm):

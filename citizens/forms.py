@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from citizens.models import Language
+from ebox.file_safety import refusal
 from ebox.i18n import translate
 
 REPLY_MAX_CHARS = 5000
@@ -61,6 +62,10 @@ class ReplyForm(forms.Form):
         # The type is checked from the bytes, never trusted from the browser.
         if upload.read(5) != b"%PDF-":
             raise forms.ValidationError(_("Only PDF files can be attached."))
+        if refusal(upload, "application/pdf"):
+            raise forms.ValidationError(
+                _("This PDF cannot be accepted: it contains scripts, embedded files or other active content.")
+            )
         upload.seek(0)
         return upload
 

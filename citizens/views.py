@@ -24,6 +24,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 from citizens import selectors, services
 from citizens.forms import ReplyForm, SearchForm
 from citizens.models import AccessLogEntry, Citizen
+from ebox.file_safety import clean_file_name
 from ebox.i18n import pick_language, translate
 from messages.models import Attachment, Message
 from messages.notifications.selectors import citizens_notification_problem
@@ -293,7 +294,10 @@ def attachment_download(request, message_id, attachment_id):
             services.log_access(citizen, message, AccessLogEntry.Action.DOWNLOADED)
         if attachment.main_content:
             reading.mark_read(message, actor="citizen")
-    file_name = reading.attachment_meta(message, attachment).get("fileName") or f"{attachment.id}"
+    # Cleaned again on the way out: names stored before the input was cleaned may carry bidi overrides.
+    file_name = (
+        clean_file_name(reading.attachment_meta(message, attachment).get("fileName") or "") or f"{attachment.id}"
+    )
     response = FileResponse(spool, as_attachment=not inline, filename=file_name, content_type=attachment.media_type)
     response["Cache-Control"] = "private, no-store"
     return response
@@ -328,7 +332,7 @@ def message_reply(request, message_id):
     attachment = None
     if upload is not None:
         attachment = publishing.AttachmentUpload(
-            file=upload.file, file_name=upload.name[:200], media_type="application/pdf"
+            file=upload.file, file_name=clean_file_name(upload.name) or "reply.pdf", media_type="application/pdf"
         )
     try:
         replies.reply_to_message(message, citizen, form.cleaned_data["text"], attachment)

@@ -7,14 +7,26 @@ from django.utils.translation import gettext_lazy as _
 from stdnum.be import nn, ssn, vat
 from stdnum.exceptions import ValidationError as StdnumError
 
+# Longer than any formatted number: refused before python-stdnum converts digits to int (whose
+# limit, 4,300 digits, raised a ValueError that was not a validation error).
+MAX_NUMBER_LENGTH = 32
+
+
+def _too_long() -> ValidationError:
+    return ValidationError(
+        _("Longer than %(limit)s characters: not a number."), code="too_long", params={"limit": MAX_NUMBER_LENGTH}
+    )
+
 
 def normalise_national_number(value: str) -> str:
     """Return the 11 digits of a valid national register (NISS/INSZ) or BIS number.
 
     Accepts the formatted form `85.07.30-033.28`. Raises Django's ValidationError.
     """
+    value = str(value)
+    if len(value) > MAX_NUMBER_LENGTH:
+        raise _too_long()
     try:
-        value = str(value)
         compact = value if len(value) == 11 and value.isdigit() else nn.compact(value)
         if len(compact) == 11 and compact.isdigit() and int(compact[2:4]) <= 12:
             # A national register number's month: ssn.validate would try the BIS rules first,
@@ -31,6 +43,8 @@ def normalise_national_number(value: str) -> str:
 
 def normalise_enterprise_number(value: str) -> str:
     """Return the 10 digits of a valid KBO/BCE enterprise number (accepts `BE 0406.798.006`)."""
+    if len(str(value)) > MAX_NUMBER_LENGTH:
+        raise _too_long()
     try:
         return vat.validate(str(value))
     except StdnumError as exc:

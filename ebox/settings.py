@@ -66,6 +66,8 @@ MIDDLEWARE = [
     # Cache-Control: no-store by default, Secure on every cookie under https (ebox.headers).
     "ebox.headers.ResponseHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
+    # 400 for a NUL in the path, query or headers, before anything looks them up (ebox.safe_input).
+    "ebox.safe_input.UnsafeRequestMiddleware",
     # 429 before any work: OAuth endpoints, admin login, OIDC callback, API (ebox.ratelimit).
     "ebox.ratelimit.RateLimitMiddleware",
     "ebox.headers.BearerHeaderOnlyMiddleware",
@@ -311,6 +313,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # The API speaks JSON only (its documentation is /api/v2/docs/, not DRF's browsable pages).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bounded depth and numbers, no NUL or lone surrogate in strings (ebox.safe_input).
+    "DEFAULT_PARSER_CLASSES": ["ebox.safe_input.SafeJSONParser"],
     # Every API error is the eBox spec's StatusMessage (id, code, message, details).
     "EXCEPTION_HANDLER": "senders.api.errors.exception_handler",
 }
@@ -378,6 +382,9 @@ EBOX_SEARCH_MAX_ITEMS = env.int("EBOX_SEARCH_MAX_ITEMS", default=1000)
 EBOX_LINK_MAX_RECIPIENTS = env.int("EBOX_LINK_MAX_RECIPIENTS", default=10_000)
 # Help desk named in API error messages (StatusMessage.contact); empty: none.
 EBOX_API_CONTACT = env.str("EBOX_API_CONTACT", default="")
+# Whether the append-only triggers' functions are created with a TRUNCATE switch (migration time).
+# Never in production (any role can turn the switch on); the test settings set it (audit/append_only.py).
+EBOX_AUDIT_TRUNCATE_SWITCH = False
 # Key-encryption key for the per-message data keys: "<id>:<base64 32 bytes>", or a file.
 EBOX_KEK = env.str("EBOX_KEK", default="")
 EBOX_KEK_FILE = env.str("EBOX_KEK_FILE", default="")

@@ -35,6 +35,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "ebox.secur
 # Live-server threads must not keep connections open, or the test database cannot be dropped.
 # A web server a test starts as production runs it (persistent connections) sets its own.
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("EBOX_TEST_CONN_MAX_AGE", "0"))  # noqa: F405
-# Django's test runner empties every table between transactional tests; the audit tables refuse
-# TRUNCATE unless the session allows it (see audit/migrations/0001_initial.py).
+# Django's test runner empties every table between transactional tests; the audit tables and the
+# access log refuse TRUNCATE unless their trigger functions were created with the switch (only
+# here) and the session turns it on (audit/append_only.py).
+EBOX_AUDIT_TRUNCATE_SWITCH = True
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c ebox.audit_truncate_allowed=on"  # noqa: F405

@@ -206,3 +206,23 @@ def celery_worker_process(celery_worker_factory):
 from tests.browser import browser, page  # noqa: E402,F401 - shared browser fixtures
 from tests.s3_support import s3_server  # noqa: E402,F401 - moto's S3 server, for the storage and hosts tests
 from tests.web_support import gunicorn_factory  # noqa: E402,F401 - shared web server fixture
+
+FUZZ_EXAMPLES = 25  # generated calls per API operation in the suite (tests/test_fuzz_api.py)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--calls", type=int, default=None, help="tests/test_fuzz_api.py: generated calls, spread over the operations"
+    )
+
+
+def pytest_configure(config):
+    # Hypothesis' settings are read when the fuzz test is decorated (at import): set them here.
+    from hypothesis import settings as hypothesis_settings
+
+    calls = config.getoption("--calls")
+    operations = 23  # of /api/v2/schema/ (docs/openapi.yaml); only sizes the long run
+    hypothesis_settings.register_profile(
+        "ebox", max_examples=max(1, calls // operations) if calls else FUZZ_EXAMPLES, database=None
+    )
+    hypothesis_settings.load_profile("ebox")

@@ -17,7 +17,6 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +27,7 @@ from citizens.api.serializers import message_json, payment_json, timestamp
 from citizens.models import AccessLogEntry
 from citizens.selectors import active_grant, available_messages
 from ebox.i18n import CONTENT_LANGUAGES
+from ebox.safe_input import SafeJSONParser, bounded_int
 from messages.models import Message
 from messages.services import incidents, reading
 from senders.api.docs import errors, ref
@@ -135,13 +135,8 @@ def _date(value: str | None, name: str) -> dt.date | None:
 
 
 def _int(value: str | None, name: str, default: int, low: int, high: int) -> int:
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = low - 1
-    if not low <= number <= high:
+    number = bounded_int(value, default, low, high)
+    if number is None:
         raise exceptions.ValidationError({"ref": name, "message": f"{name} must be an integer from {low} to {high}"})
     return number
 
@@ -184,14 +179,14 @@ class EboxSummaryView(PartnerView):
         return Response(body)
 
 
-class MergePatchJSONParser(JSONParser):
+class MergePatchJSONParser(SafeJSONParser):
     """The spec's PATCH /ebox/messages consumes application/merge-patch+json (RFC 7396)."""
 
     media_type = "application/merge-patch+json"
 
 
 class MessagesView(PartnerView):
-    parser_classes = [MergePatchJSONParser, JSONParser]
+    parser_classes = [MergePatchJSONParser, SafeJSONParser]
 
     @extend_schema(
         operation_id="getMessagesByEBoxId",

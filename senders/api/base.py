@@ -12,10 +12,10 @@ import datetime as dt
 
 from django.conf import settings
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from ebox.safe_input import SafeJSONParser, bounded_int
 from senders.api.authentication import ScopeRequired, SenderTokenAuthentication
 from senders.api.errors import ApiError, detail
 
@@ -41,7 +41,7 @@ class SenderAPIView(APIView):
 
     authentication_classes = [SenderTokenAuthentication]
     permission_classes = [ScopeRequired]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _JsonAnswers
     required_scope: str | None = None
@@ -73,18 +73,16 @@ def json_array(data, name: str, max_items: int) -> list:
     return data
 
 
+MAX_PAGE = 1_000_000  # OFFSET stays far below PostgreSQL's bigint, whatever pageSize is
+
+
 def paging(request) -> tuple[int, int]:
     errors = []
     values = {}
-    for name, default, maximum in (("page", 1, None), ("pageSize", 25, 100)):
-        raw = request.query_params.get(name, default)
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            errors.append(detail(name, "must be an integer"))
-            continue
-        if value < 1 or (maximum and value > maximum):
-            errors.append(detail(name, f"must be between 1 and {maximum}" if maximum else "must be ≥ 1"))
+    for name, default, maximum in (("page", 1, MAX_PAGE), ("pageSize", 25, 100)):
+        value = bounded_int(request.query_params.get(name), default, 1, maximum)
+        if value is None:
+            errors.append(detail(name, f"must be an integer from 1 to {maximum}"))
         values[name] = value
     if errors:
         raise ApiError(400, "invalid paging", errors)

@@ -15,6 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from ebox.file_safety import clean_file_name
 from messages.services import incidents as message_incidents
 from messages.services import replies as message_replies
 from senders import selectors
@@ -187,7 +188,7 @@ class ReplyAttachmentView(SenderAPIView):
         response = FileResponse(
             spool,
             as_attachment=True,
-            filename=content.attachment_file_name or f"{reply.id}.pdf",
+            filename=clean_file_name(content.attachment_file_name or "") or f"{reply.id}.pdf",
             content_type=reply.attachment_media_type or "application/octet-stream",
         )
         response["Cache-Control"] = "private, no-store"

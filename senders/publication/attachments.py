@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 
+from ebox.file_safety import clean_file_name, refusal
 from messages.services.publishing import AttachmentUpload
 from senders.publication.fields import MAX_SUBJECT, detail, translated
 
@@ -147,7 +148,7 @@ def _check_part(part: ReceivedPart, part_name: str, digest, ref: str, errors: li
     if declared not in GENERIC_TYPES and declared not in synonyms:
         errors.append(detail(part_name, f"declared as {declared} but the content is {detected}", "media_type_mismatch"))
         return None
-    file_name = (part.name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    file_name = clean_file_name(part.name or "")
     if not file_name:
         errors.append(detail(part_name, "file name missing (Content-Disposition filename)", "missing"))
         return None
@@ -155,6 +156,10 @@ def _check_part(part: ReceivedPart, part_name: str, digest, ref: str, errors: li
         errors.append(
             detail(part_name, f"file name {file_name} does not match the content ({detected})", "media_type_mismatch")
         )
+        return None
+    unsafe = refusal(part.file, detected)
+    if unsafe:
+        errors.append(detail(part_name, unsafe, "unsafe_content"))
         return None
     if digest is not None:
         if (

@@ -4,7 +4,6 @@ PublicationError listing every problem; `Context` is who publishes (and what it 
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -12,7 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from citizens.models import Citizen
-from ebox import db
+from ebox import db, safe_input
 from messages.models import Message
 from messages.services.publishing import NewMessage
 from senders.models import MessageType, SenderApplication
@@ -89,9 +88,9 @@ def parse_message_to_publish(raw: str | bytes | None) -> dict:
     if raw is None:
         raise PublicationError([detail("messageToPublish", "part missing", "missing")])
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PublicationError([detail("messageToPublish", f"not valid JSON: {exc}")]) from exc
+        data = safe_input.loads(raw)
+    except safe_input.UnsafeInput as exc:
+        raise PublicationError([detail("messageToPublish", str(exc))]) from None
     if not isinstance(data, dict):
         raise PublicationError([detail("messageToPublish", "must be a JSON object")])
     return data
