@@ -106,9 +106,15 @@ def signed_document(anchor: Anchor) -> dict:
 
 
 def check_against_anchors(
-    anchors: list[Anchor], checkpoints: dict[int, tuple[int, str, str, str, bytes]], hashes: dict[int, str]
+    anchors: list[Anchor],
+    checkpoints: dict[int, tuple[int, str, str, str, bytes]],
+    hashes: dict[int, str],
+    pruned_through: int = 0,
 ) -> tuple[list[str], int | None]:
     """Compare the database with the anchors: (problems, first bad entry id or None).
+
+    Entries up to `pruned_through` were removed after retention behind a signed prune record
+    (audit.retention): an anchor naming one is still compared with its checkpoint, not with the log.
 
     `checkpoints`: the database's, by id, as (entry id, entry hash, signedAt text, kid, signature);
     `hashes`: the database's entry hash of every entry id a checkpoint or an anchor names.
@@ -128,6 +134,8 @@ def check_against_anchors(
             problems.append(f"{where}: missing from the database but present in the anchors (deleted)")
         elif stored != anchored:
             problems.append(f"{where}: the database's copy differs from the anchor (rewritten)")
+        if anchor.entry_id <= pruned_through:
+            continue
         if anchor.entry_id not in hashes:
             problems.append(
                 f"entry {anchor.entry_id}: missing, but the anchor of checkpoint {anchor.checkpoint_id} signed it "

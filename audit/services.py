@@ -391,7 +391,7 @@ def verify(progress=None, chunk_size: int = 5000) -> AuditReport:
                 f"checkpoint {checkpoint.pk}: entry {checkpoint.entry_id} no longer has the signed hash (rewritten)"
             )
     stored = {c.pk: (c.entry_id, c.entry_hash, _timestamp(c.signed_at), c.kid, bytes(c.signature)) for c in checkpoints}
-    problems, first_bad = anchors.check_against_anchors(anchored, stored, hashes)
+    problems, first_bad = anchors.check_against_anchors(anchored, stored, hashes, pruned_through)
     report.problems.extend(problems)
     if first_bad is not None and (report.first_bad_entry is None or first_bad < report.first_bad_entry):
         report.first_bad_entry = first_bad

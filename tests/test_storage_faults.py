@@ -30,8 +30,10 @@ CITIZEN = "85073003328"
 
 
 def big_pdf(pdf: bytes, size: int = 1_500_000) -> bytes:
-    """A valid PDF larger than the disk: random bytes in a comment before the end marker."""
-    return pdf + b"%" + base64.b64encode(os.urandom(size))[:size] + b"\n%%EOF\n"
+    """A valid PDF larger than the disk: random hex digits in a comment before the end marker
+    (hex, not base64: a base64 '/' followed by letters can spell a PDF name such as /AA or /JS,
+    which the file check rightly refuses)."""
+    return pdf + b"%" + os.urandom(size // 2 + 1).hex().encode()[:size] + b"\n%%EOF\n"
 
 
 def files_under(root: Path) -> list[str]:
