@@ -358,6 +358,12 @@ STATIC_ROOT = Path(env.str("EBOX_STATIC_ROOT", default=str(DATA_DIR / "staticfil
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # larger uploads stream to a temporary file
+# Form uploads (a reply's PDF, a logo) are refused while streaming past this (ebox.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "ebox.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Encrypted attachment blobs (messages.blobs): a bucket when AWS_STORAGE_BUCKET_NAME is set (ebox.provided).
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 STORAGES = {
@@ -373,6 +379,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # --- Messages -----------------------------------------------------------------
 
 EBOX_MAX_ATTACHMENT_BYTES = env.int("EBOX_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024)
+# A whole form upload: one attachment and the form's fields.
+EBOX_MAX_FORM_UPLOAD_BYTES = env.int("EBOX_MAX_FORM_UPLOAD_BYTES", default=EBOX_MAX_ATTACHMENT_BYTES + 1024 * 1024)
 EBOX_MAX_ATTACHMENTS = 6
 # Batch extension: messages and bytes per request (a campaign of millions is split into requests).
 EBOX_BATCH_MAX_ITEMS = env.int("EBOX_BATCH_MAX_ITEMS", default=10_000)
