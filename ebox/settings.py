@@ -6,11 +6,9 @@ With `DATABASE_URL` and `REDIS_URL` unset, the embedded PostgreSQL and Redis in
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from ebox.provided import Requirements
@@ -154,48 +152,8 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 # Results are kept only for the tasks that ask (health checks); work results live in PostgreSQL.
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_RESULT_EXPIRES = 3600
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 4
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# A publication must not wait on a broker outage: PostgreSQL keeps the pending work.
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
-# Publishing a task retries at most once, quickly: the beat re-dispatch is the real retry.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-# Seconds between two signed checkpoints of the audit chain head (beat).
-EBOX_AUDIT_CHECKPOINT_SECONDS = env.int("EBOX_AUDIT_CHECKPOINT_SECONDS", default=60)
-CELERY_BEAT_SCHEDULE = {
-    "redispatch-pending-work": {"task": "mailbox.redispatch_pending", "schedule": timedelta(seconds=30)},
-    # Public statistics: the recent months often, the whole history once a night (see public_pages.statistics).
-    "refresh-statistics-recent": {
-        "task": "public_pages.refresh_statistics",
-        "schedule": timedelta(seconds=env.int("EBOX_STATS_REFRESH_SECONDS", default=600)),
-    },
-    "refresh-statistics-full": {"task": "public_pages.refresh_statistics_full", "schedule": crontab(minute=17, hour=3)},
-    "integrity-sweep": {
-        "task": "mailbox.sweep_integrity",
-        "schedule": timedelta(seconds=env.int("EBOX_INTEGRITY_SWEEP_SECONDS", default=300)),
-    },
-    "audit-checkpoint": {"task": "audit.sign_checkpoint", "schedule": timedelta(seconds=EBOX_AUDIT_CHECKPOINT_SECONDS)},
-    # Notification e-mails whose retry time or digest window has come, and claims a dead worker left.
-    "send-due-notifications": {
-        "task": "mailbox.send_due_notifications",
-        # Seconds between two looks for due notification e-mails (one indexed query when there are none).
-        "schedule": timedelta(seconds=env.int("EBOX_NOTIFICATION_POLL_SECONDS", default=10)),
-    },
-    "queue-reminders": {"task": "mailbox.queue_reminders", "schedule": crontab(hour=8, minute=0)},
-    # Expiry and crypto-shredding (messages.services.expiry); audit retention (audit.retention).
-    "expire-messages": {"task": "mailbox.expire_messages", "schedule": env.int("EBOX_EXPIRY_SECONDS", default=300)},
-    "prune-audit": {"task": "audit.prune", "schedule": crontab(hour=4, minute=41)},
-}
-# Work older than this without progress is dispatched again by beat.
-EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))
-# Each web process gathers the ids it published for this long, then queues one sealing task (0: one per request).
-EBOX_SEAL_DISPATCH_SECONDS = env.float("EBOX_SEAL_DISPATCH_SECONDS", default=0.2)
+
+from ebox.settings_tasks import *  # noqa: E402,F403 - workers, queues and beat (ebox/settings_tasks.py)
 
 # --- Authentication -----------------------------------------------------------
 
@@ -306,35 +264,7 @@ EBOX_INTROSPECTION_CLIENT_IDS = env.list("EBOX_INTROSPECTION_CLIENT_IDS", defaul
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["oauth2_provider.contrib.rest_framework.OAuth2Authentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "UNAUTHENTICATED_USER": None,
-    # The API speaks JSON only (its documentation is /api/v2/docs/, not DRF's browsable pages).
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # Bounded depth and numbers, no NUL or lone surrogate in strings (ebox.safe_input).
-    "DEFAULT_PARSER_CLASSES": ["ebox.safe_input.SafeJSONParser"],
-    # Every API error is the eBox spec's StatusMessage (id, code, message, details).
-    "EXCEPTION_HANDLER": "senders.api.errors.exception_handler",
-}
-
-SPECTACULAR_SETTINGS = {
-    "TITLE": "eBox API",
-    "DESCRIPTION": "The public eBox REST API 2.1 (Message Registry, federation preferences) and our extensions.",
-    "VERSION": "2.1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    # No deep links: Swagger UI puts them as <a> inside each operation's <button> (axe: nested-interactive).
-    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
-    # The eBox contract's definitions become our components (senders/api/schema.py).
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "senders.api.schema.add_contract_components",
-    ],
-}
+from ebox.settings_api import *  # noqa: E402,F403 - REST framework and OpenAPI (ebox/settings_api.py)
 
 # --- Languages ----------------------------------------------------------------
 
