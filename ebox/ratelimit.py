@@ -15,7 +15,7 @@ is an eBox StatusMessage like every other API error.
 If Redis does not answer, requests pass (fail open) and a warning is logged: an outage of the
 cache must not take the mailbox down. The limits then rest on the web server's own limits.
 
-Limits are settings (`EBOX_RATE_LIMITS`, "count/seconds"; README, "Configuration"). The address
+Limits are settings (`EBOX_RATE_LIMITS`, "count/seconds"; docs/operators.md, "Configuration"). The address
 is REMOTE_ADDR, or the header named by `EBOX_CLIENT_IP_HEADER` behind a trusted proxy.
 """
 

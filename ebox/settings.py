@@ -1,4 +1,4 @@
-"""Settings, all from environment variables (listed in the README, "Configuration").
+"""Settings, all from environment variables (listed in the docs/operators.md, "Configuration").
 
 With `DATABASE_URL` and `REDIS_URL` unset, the embedded PostgreSQL and Redis in
 `EBOX_DATA_DIR` are started on demand (see `ebox.embedded`).
@@ -351,7 +351,7 @@ EBOX_AUDIT_STALE_CHECKPOINT_INTERVALS = env.int("EBOX_AUDIT_STALE_CHECKPOINT_INT
 ADMINS = [("", address) for address in env.list("EBOX_ADMINS", default=[])]
 
 # --- Public statistics -----------------------------------------------------------
-# Estimates per paper letter avoided; sources in the README ("Public pages").
+# Estimates per paper letter avoided; sources in docs/operators.md ("Public pages").
 # Money per standard letter (EUR): bpost non-prior stamp, sheet of ten.
 EBOX_STATS_EUR_PER_LETTER = env.float("EBOX_STATS_EUR_PER_LETTER", default=1.49)
 # Money per registered letter (EUR): defaults to the standard letter (no cited source for more).

@@ -1,7 +1,7 @@
 """Settings of e-mail: SMTP, the notification e-mails, reminders and retention periods.
 
 Part of the project's settings (ebox.settings imports every upper-case name from here); each
-comes from an environment variable documented in the README's configuration table.
+comes from an environment variable documented in the configuration table of docs/operators.md.
 """
 
 from datetime import timedelta
@@ -38,7 +38,7 @@ EBOX_NOTIFICATION_LEASE = timedelta(seconds=env.float("EBOX_NOTIFICATION_LEASE_S
 EBOX_REMINDER_REGISTERED_AFTER_DAYS = env.int("EBOX_REMINDER_REGISTERED_AFTER_DAYS", default=5)
 EBOX_REMINDER_EXPIRING_WITHIN_DAYS = env.int("EBOX_REMINDER_EXPIRING_WITHIN_DAYS", default=7)
 EBOX_REMINDER_PAYMENT_WITHIN_DAYS = env.int("EBOX_REMINDER_PAYMENT_WITHIN_DAYS", default=7)
-# Days from expiry to crypto-shredding of the content; days audit entries are kept (README "Retention").
+# Days from expiry to crypto-shredding of the content; days audit entries are kept (docs/integrators.md, "Retention").
 EBOX_RETENTION_DAYS_AFTER_EXPIRY = env.int("EBOX_RETENTION_DAYS_AFTER_EXPIRY", default=90)
 EBOX_AUDIT_RETENTION_DAYS = env.int("EBOX_AUDIT_RETENTION_DAYS", default=3653)
 # The development mail view /dev/mail/ (e-mails the local SMTP sink wrote); never in production.

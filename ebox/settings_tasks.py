@@ -1,7 +1,7 @@
 """Settings of Celery: the worker, task publication and the beat schedule.
 
 Part of the project's settings (ebox.settings imports every upper-case name from here); each
-comes from an environment variable documented in the README's configuration table.
+comes from an environment variable documented in the configuration table of docs/operators.md.
 """
 
 from datetime import timedelta

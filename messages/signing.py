@@ -7,7 +7,7 @@ Version `ebox-seal-2` (`SEAL_VERSION`) also binds everything else a reader is sh
 message type, whether replies are allowed, whether the body is the main content, the
 original message, the "for the attention of" data, and per attachment its main-content and
 signed flags and digests of its file name and title. Seals made before it (`ebox-seal-1`)
-still verify with the rules they were made under. The README's "Trust" section specifies
+still verify with the rules they were made under. docs/trust.md specifies
 every member, so anyone can verify a seal offline with the public keys at
 `/.well-known/jwks.json`.
 

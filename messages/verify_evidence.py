@@ -10,8 +10,8 @@ evidence's `issuedAt` and the `sealed` event), that the seal's version is one th
 knows, that the evidence and the seal speak of the same message, that the event times are in
 order (and, for evidence of reading, that the message is registered mail and was read),
 the recipient's sealed acknowledgement or refusal when there is one (required for evidence of
-receipt), and that each file given is one of the sealed attachments (SHA-256 and size). The README's
-"Trust" section specifies every member. Prints VALID or INVALID with the reason; exit code 0
+receipt), and that each file given is one of the sealed attachments (SHA-256 and size). docs/trust.md
+specifies every member. Prints VALID or INVALID with the reason; exit code 0
 when valid, 1 when not.
 """
 

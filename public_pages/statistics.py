@@ -34,7 +34,7 @@ _REFRESH_LOCK = 0x65626F78
 
 @dataclass(frozen=True)
 class Factors:
-    """What one paper letter costs, in money and CO2: estimates, configurable (see the README)."""
+    """What one paper letter costs, in money and CO2: estimates, configurable (see docs/operators.md, "Public pages")."""
 
     eur_per_letter: Decimal
     eur_per_registered_letter: Decimal

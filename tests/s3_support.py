@@ -39,7 +39,7 @@ class S3Server:
         return name
 
     def env(self, bucket: str) -> dict[str, str]:
-        """The environment a host uses for this bucket (README, "Configuration")."""
+        """The environment a host uses for this bucket (docs/operators.md, "Configuration")."""
         return {
             "AWS_STORAGE_BUCKET_NAME": bucket,
             "AWS_S3_ENDPOINT_URL": self.endpoint,
