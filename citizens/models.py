@@ -18,15 +18,25 @@ class Language(models.TextChoices):
 
 
 class Citizen(models.Model):
-    """A person identified by their national register or BIS number.
+    """The owner of one eBox: a person (national register or BIS number) or an enterprise.
 
-    A citizen row exists as soon as a message is addressed to them or they log in;
-    `activated_at` is set only by the explicit activation step (see services.activate).
+    An enterprise's mailbox is a row of kind `enterprise` whose `national_number` holds its
+    10-digit enterprise number: publication, preferences, expiry, notification and evidence then
+    work for enterprises as for persons, through the same rows and queries. A row exists as soon
+    as a message is addressed to its owner or they log in; `activated_at` is set only by the
+    explicit activation step (see services.activate).
     """
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("person")
+        ENTERPRISE = "enterprise", _("enterprise")
 
     national_number = models.CharField(
         _("national number"), max_length=11, unique=True, validators=[validate_national_number]
     )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PERSON)
+    # An enterprise's registered name (a person's name comes from the identity provider, on `user`).
+    name = models.CharField(_("name"), max_length=200, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="citizen"
     )
