@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 # National numbers are valid (mod 97) but fictitious. Anna (78110345605) has not activated eBox:
-# her letters go on paper to the postal address on record, and she can try the first visit and
+# her letters go on paper to the postal address on record (printed by the platform for the federal
+# finance service, which has the paper service on), and she can try the first visit and
 # activation. Any other valid number logs in at the development IdP as a first-time citizen.
 DEMO_CITIZENS = [
     {
@@ -50,6 +51,14 @@ DEMO_CITIZENS = [
     },
 ]
 
+# Unknown to the platform (no citizen row, no eBox): the sender supplies the postal address with
+# the `paperAddress` extension, and the organisation's paper service prints the letter
+# (docs/integrators.md, "a small municipality").
+PAPER_ONLY_RECIPIENT = {
+    "national_number": "64090324505",
+    "paperAddress": {"name": "Luc Janssens", "street": "Grote Markt 1", "postcode": "3000", "city": "Leuven"},
+}
+
 DEMO_ORGANISATIONS = [
     {
         "enterprise_number": "0308357159",
@@ -63,6 +72,9 @@ DEMO_ORGANISATIONS = [
         "category": "federal",
         "region": "national",
         "joined_on": dt.date(2018, 3, 1),
+        # The platform prints and posts its letters to recipients who do not read eBox (paper/).
+        "paper_service": True,
+        "return_address": "SPF Finances, Boulevard du Roi Albert II 33, 1030 Bruxelles",
         "application": "myminfin",
         "types": [
             (

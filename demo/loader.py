@@ -40,11 +40,19 @@ def load_demo() -> dict[str, int]:
     for person in DEMO_CITIZENS:
         citizen, new = Citizen.objects.get_or_create(
             national_number=person["national_number"],
-            defaults={"preferred_language": person["language"], "email": person["email"], **person["address"]},
+            defaults={
+                "preferred_language": person["language"],
+                "email": person["email"],
+                # The identity source fills name and address: what a letter on paper is posted to.
+                "name": f"{person['given_name']} {person['family_name']}",
+                **person["address"],
+            },
         )
         created["citizens"] += new
-        if not new and not citizen.street:  # a database loaded before addresses were on record
-            Citizen.objects.filter(pk=citizen.pk).update(**person["address"])
+        if not new and not (citizen.street and citizen.name):  # a database loaded before they were on record
+            Citizen.objects.filter(pk=citizen.pk).update(
+                name=f"{person['given_name']} {person['family_name']}", **person["address"]
+            )
         if new and person["activated"]:
             now = timezone.now()
             citizen.activated_at = now
@@ -187,9 +195,14 @@ def _create_organisations(specs: list[dict]) -> int:
         organisation, new = Organisation.objects.get_or_create(
             enterprise_number=spec["enterprise_number"],
             defaults={k: spec[k] for k in ("short_name", "category", "region", "joined_on")}
-            | {"long_name": spec.get("long_name", {}), "paper_transition_until": spec.get("paper_transition_until")},
+            | {"long_name": spec.get("long_name", {}), "paper_transition_until": spec.get("paper_transition_until")}
+            | {"paper_service": spec.get("paper_service", False), "return_address": spec.get("return_address", "")},
         )
         created += new
+        if not new and spec.get("paper_service") and not organisation.return_address:  # loaded before the service
+            Organisation.objects.filter(pk=organisation.pk).update(
+                paper_service=True, return_address=spec["return_address"]
+            )
         SenderApplication.objects.get_or_create(
             application_id=spec["application"],
             defaults={"organisation": organisation, "name": {"fr": spec["application"], "nl": spec["application"]}},

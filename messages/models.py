@@ -183,6 +183,9 @@ class MessageEvent(models.Model):
         NOTIFIED = "notified", _("notified")
         REPLIED = "replied", _("replied")
         INTEGRITY_FAILED = "integrity_failed", _("integrity check failed")
+        # The platform's paper service (paper/): queued for print, then printed by the provider.
+        PRINT_QUEUED = "print_queued", _("queued for print")
+        PRINTED = "printed", _("printed and posted")
 
     # No index of its own: the (message, kind) index below serves lookups by message.
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events", db_index=False)

@@ -15,8 +15,16 @@ class MessageTypeInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["enterprise_number", "__str__", "category", "region", "joined_on", "paper_transition_until"]
-    list_filter = ["category", "region"]
+    list_display = [
+        "enterprise_number",
+        "__str__",
+        "category",
+        "region",
+        "joined_on",
+        "paper_transition_until",
+        "paper_service",
+    ]
+    list_filter = ["category", "region", "paper_service"]
     search_fields = ["enterprise_number", "short_name"]
     inlines = [MessageTypeInline]
 
@@ -44,5 +52,5 @@ class SenderApplicationAdmin(admin.ModelAdmin):
 
 @admin.register(MessageType)
 class MessageTypeAdmin(admin.ModelAdmin):
-    list_display = ["message_type_id", "organisation", "validity_number", "validity_unit"]
+    list_display = ["message_type_id", "organisation", "validity_number", "validity_unit", "paper_after_days"]
     list_filter = ["organisation"]

@@ -50,6 +50,19 @@ class Organisation(models.Model):
         blank=True,
         help_text=_("Until this date the organisation also sends paper to citizens who activated eBox."),
     )
+    # The platform's paper service (issue 16): letters to recipients who do not read eBox are printed
+    # and posted by the platform (paper/), not left to the organisation. Switched on by an operator.
+    paper_service = models.BooleanField(
+        _("paper service"),
+        default=False,
+        help_text=_("The platform prints and posts letters to recipients who do not read eBox."),
+    )
+    return_address = models.CharField(
+        _("return address"),
+        max_length=200,
+        blank=True,
+        help_text=_("One line printed above the recipient's address on paper letters."),
+    )
     website = models.JSONField(_("website"), default=dict, blank=True)
     logo = models.FileField(_("logo"), upload_to="logos/", blank=True)
     contact_business = models.CharField(_("helpdesk for citizens"), max_length=200, blank=True)
@@ -114,6 +127,14 @@ class MessageType(models.Model):
     description = models.JSONField(_("description"), default=dict, blank=True)
     validity_number = models.PositiveIntegerField(_("validity period"), default=1)
     validity_unit = models.CharField(_("validity unit"), max_length=5, choices=Unit.choices, default=Unit.YEAR)
+    # A registered letter still unacknowledged this many days after publication goes to print too
+    # (paper.services.queueing), when the organisation has the paper service.
+    paper_after_days = models.PositiveIntegerField(
+        _("paper after (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Print a registered letter still unacknowledged after this many days (empty: never)."),
+    )
 
     class Meta:
         verbose_name = _("message type")

@@ -30,6 +30,7 @@ from messages import blobs, crypto
 from messages.models import Attachment, Message, MessageContent
 from messages.services.rows import copy_insert, insert_together, stored
 from messages.services.sealing import dispatch_sealing
+from paper.services import queueing as print_queue
 from senders.models import MessageType, SenderApplication
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class NewMessage:
     attachments: list[AttachmentUpload] = field(default_factory=list)
     # The recipient citizen when the caller already looked it up (else found or registered here).
     citizen: Citizen | None = None
+    # Our extension: where the platform's paper service posts it (else the citizen record's address).
+    paper_address: dict | None = None
 
 
 def json_bytes(value: object) -> bytes:
@@ -164,14 +167,7 @@ def _new_message_row(
 ) -> dict:
     """The message's row (column values by attribute name, see messages.services.rows)."""
     organisation = new.sender_application.organisation
-    citizen = None
-    if new.recipient_type == Message.RecipientType.CITIZEN:
-        if new.citizen is not None and new.citizen.national_number == recipient_id:
-            citizen = new.citizen
-        elif citizens is not None:
-            citizen = citizens[recipient_id]
-        else:
-            citizen = citizen_for_number(recipient_id)
+    citizen = _recipient_citizen(new, recipient_id, citizens)
     return {
         "id": uuid7(),
         "content_id": content_id,
@@ -193,6 +189,29 @@ def _new_message_row(
         "expires_at": new.expires_at or new.message_type.expiration_from(now),
         "idempotency_key": new.idempotency_key,
     }
+
+
+def _recipient_citizen(new: NewMessage, recipient_id: str, citizens: dict | None = None) -> Citizen | None:
+    if new.recipient_type != Message.RecipientType.CITIZEN:
+        return None
+    if new.citizen is not None and new.citizen.national_number == recipient_id:
+        return new.citizen
+    if citizens is not None:
+        return citizens[recipient_id]
+    new.citizen = citizen_for_number(recipient_id)  # found or registered once, reused for the print queue
+    return new.citizen
+
+
+def _print_item(new: NewMessage, row: dict, citizens: dict | None = None):
+    """The paper service's print item for this new message, or None (see paper.services.queueing)."""
+    return print_queue.for_publication(
+        new.sender_application.organisation,
+        row["id"],
+        row["channel"],
+        _recipient_citizen(new, row["recipient_id"], citizens),
+        new.paper_address,
+        row["received_at"],
+    )
 
 
 def delete_blobs(names: Iterable[str]) -> None:
@@ -232,15 +251,22 @@ def publish_message(new: NewMessage, audit_entry: audit.Entry | None = None) -> 
         groups = [(MessageContent, [content]), (Attachment, attachments), (Message, [row])]
         if audit_entry is not None:
             audit_entry.ids = [*audit_entry.ids, message_id]
-        if not connection.in_atomic_block:
+        item = _print_item(new, row)
+        outer = connection.in_atomic_block
+        if not outer and item is None:
             insert_together(groups, audit_entry)
             dispatch_sealing([message_id])
         else:
-            # A savepoint, so that a concurrent duplicate's IntegrityError leaves the caller's
-            # transaction usable for the look-up below.
+            # A savepoint inside a caller's transaction, so that a concurrent duplicate's
+            # IntegrityError leaves it usable for the look-up below. The print item is stored
+            # with the message: neither exists without the other.
             with transaction.atomic():
                 insert_together(groups, audit_entry)
-            transaction.on_commit(lambda: dispatch_sealing([message_id]))
+                print_queue.queue([item] if item else [])
+            if outer:
+                transaction.on_commit(lambda: dispatch_sealing([message_id]))
+            else:
+                dispatch_sealing([message_id])
     except IntegrityError as exc:
         delete_blobs(written)
         if new.idempotency_key and "message_idempotency_key_per_application" in str(exc):
@@ -254,7 +280,9 @@ def publish_message(new: NewMessage, audit_entry: audit.Entry | None = None) -> 
     except BaseException:
         delete_blobs(written)
         raise
-    return stored(Message, row)
+    message = stored(Message, row)
+    message.print_status = item.status if item else None  # the answer says the platform prints it
+    return message
 
 
 def _citizens_by_number(numbers: list[str]) -> dict:
@@ -284,6 +312,7 @@ class Accepted:
     id: uuid.UUID
     channel: str
     expires_at: dt.datetime
+    print_status: str | None = None  # "queued" when the platform's paper service prints it
 
 
 def publish_messages(news: list[NewMessage]) -> list[Accepted | DuplicatePublication]:
@@ -312,6 +341,8 @@ def publish_messages(news: list[NewMessage]) -> list[Accepted | DuplicatePublica
                     copy_insert(MessageContent, [built[i][0] for i in pending])
                     copy_insert(Attachment, [a for i in pending for a in built[i][1]])
                     copy_insert(Message, list(rows.values()))
+                    items = {i: _print_item(news[i], row, citizens) for i, row in rows.items()}
+                    print_queue.queue([item for item in items.values() if item is not None])
                     ids = [row["id"] for row in rows.values()]
                     transaction.on_commit(lambda ids=ids: dispatch_sealing(ids))
             except IntegrityError as exc:
@@ -319,7 +350,8 @@ def publish_messages(news: list[NewMessage]) -> list[Accepted | DuplicatePublica
                     raise
                 continue  # a concurrent request took a key: mark it and insert the others
             for i, row in rows.items():
-                results[i] = Accepted(row["id"], row["channel"], row["expires_at"])
+                item = items[i]
+                results[i] = Accepted(row["id"], row["channel"], row["expires_at"], item.status if item else None)
             for i, first in same_batch.items():
                 results[i] = DuplicatePublication(rows[first]["id"])
             break

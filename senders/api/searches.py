@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from citizens.selectors import channel_for, reads_digitally
 from messages.services import acknowledgement
+from paper.selectors import print_statuses
 from senders import selectors
 from senders.api import docs
 from senders.api.base import SenderAPIView, json_array, timestamp
@@ -33,6 +34,7 @@ class SearchMessageStatusView(SenderAPIView):
         if not found:
             raise ApiError(404, "no message of this organisation has these ids")
         answers = acknowledgement.answers_for([m for m in found.values() if m.registered_mail])
+        printing = print_statuses([m.pk for m in found.values()])
         out = []
         for message_id in dict.fromkeys(ids):
             message = found.get(message_id) or found.get(message_id.lower())
@@ -52,6 +54,8 @@ class SearchMessageStatusView(SenderAPIView):
                         if message.registered_mail
                         else {}
                     ),
+                    # Our extension: the platform's paper service prints it (queued, in_batch, printed).
+                    **({"paper": printing[message.pk]} if message.pk in printing else {}),
                 }
             )
         return Response(out, status=201)
