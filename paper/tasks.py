@@ -7,7 +7,8 @@ from celery import shared_task
 from paper.services import batches, queueing
 
 
-@shared_task(name="paper.print_batch", acks_late=True)
+# Its result (the batch id) is kept: an operator or a test can wait for a run it asked for.
+@shared_task(name="paper.print_batch", acks_late=True, ignore_result=False)
 def print_batch() -> str | None:
     """One print run into EBOX_PRINT_OUT_DIR; its id, or None when nothing was queued."""
     batch = batches.print_batch()

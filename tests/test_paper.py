@@ -288,3 +288,35 @@ def test_the_beat_task_prints_once_through_real_workers(celery_worker_factory, p
     assert sorted(printed) == sorted(f"{m.id}.pdf" for m in letters)  # each once
     assert set(PrintItem.objects.values_list("status", flat=True)) == {"in_batch"}
     assert app.send_task("paper.print_batch").get(timeout=60) is None
+
+
+@pytest.mark.worker
+def test_letters_survive_a_worker_killed_in_the_middle_of_a_print_run(
+    celery_worker_factory, publish, organisation, tmp_path
+):
+    import signal
+    import time
+
+    from ebox.celery import app
+
+    organisation.paper_service = True
+    organisation.save()
+    anna = CitizenFactory(name="Anna Schmitz", street="Klötzerbahn 12", postcode="4700", city="Eupen")
+    letters = {publish(anna.national_number).id for _ in range(40)}
+    worker = celery_worker_factory(EBOX_PRINT_OUT_DIR=str(tmp_path))
+    app.send_task("paper.print_batch")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(tmp_path.glob(".tmp-*/*.pdf")):
+        time.sleep(0.005)
+    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool child, while it writes the run
+    worker.wait(10)
+    assert any(tmp_path.glob(".tmp-*")) and not PrintBatch.objects.exists()  # killed while writing
+    # Nothing was committed: no letter is lost, none is printed twice.
+    deadline = time.monotonic() + 30
+    while PrintItem.objects.filter(status="queued").exists() and time.monotonic() < deadline:
+        batches.print_batch(tmp_path)  # its locks go when PostgreSQL sees the connection closed
+        time.sleep(0.2)
+    delivered = [p for p in tmp_path.iterdir() if not p.name.startswith(".tmp-")]
+    printed = [f.name for p in delivered for f in p.glob("*.pdf")]
+    assert sorted(printed) == sorted(f"{m}.pdf" for m in letters)  # every letter, each once
+    assert not PrintBatch.objects.exclude(status="delivered").exists()
