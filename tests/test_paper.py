@@ -320,3 +320,24 @@ def test_letters_survive_a_worker_killed_in_the_middle_of_a_print_run(
     printed = [f.name for p in delivered for f in p.glob("*.pdf")]
     assert sorted(printed) == sorted(f"{m}.pdf" for m in letters)  # every letter, each once
     assert not PrintBatch.objects.exclude(status="delivered").exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_finance_service_prints_annas_letter_and_the_paper_only_recipient_is_unknown(tmp_path):
+    from demo.loader import load_demo
+    from senders.models import Organisation
+
+    load_demo()
+    finance = Organisation.objects.get(enterprise_number="0308357159")
+    assert finance.paper_service and finance.return_address
+    assert not Organisation.objects.exclude(pk=finance.pk).filter(paper_service=True).exists()
+    assert not Message.objects.filter(recipient_id=UNKNOWN).exists()
+    from citizens.models import Citizen
+
+    assert not Citizen.objects.filter(national_number=UNKNOWN).exists()
+    annas = PrintItem.objects.get(message__recipient_id="78110345605")
+    assert annas.message.sender_organisation == finance and annas.address["name"] == "Anna Schmitz"
+    assert not PrintItem.objects.filter(message__recipient_id="85073003328").exists()  # Marie reads eBox
+    batch = batches.print_batch(tmp_path)
+    cover = PdfReader(tmp_path / batch.id / f"{annas.message_id}.pdf").pages[0].extract_text()
+    assert "Klötzerbahn 12" in cover and "4700 Eupen" in cover and "SPF Finances" in cover
