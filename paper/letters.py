@@ -63,7 +63,7 @@ def cover_page(item: PrintItem, batch_id: str, subject: dict, language: str) -> 
     message = item.message
     organisation = message.sender_organisation
     sender = organisation.name(language)
-    return_line = ", ".join(part for part in (sender, organisation.return_address) if part)
+    return_line = organisation.return_address or sender  # the return address names its organisation
     texts = [(WINDOW_LEFT, RETURN_LINE_TOP, 7, return_line[:90], False)]
     for n, line in enumerate(address_lines(item.address)):
         texts.append((WINDOW_LEFT, ADDRESS_TOP + n * ADDRESS_LINE, 10, line, False))

@@ -113,6 +113,7 @@ def test_a_small_municipality_one_batch_call_then_print_run_then_acknowledgement
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["batchId"] == batch.id and manifest["letters"] == 1 and manifest["duplex"] is False
     assert manifest["items"][0]["messageId"] == paper["messageId"] and manifest["items"][0]["pages"] == 2
+    assert manifest["items"][0]["recipient"] == {**ADDRESS, "country": "BE"}
     sums = dict(reversed(line.split("  ")) for line in (folder / "SHA256SUMS").read_text().splitlines())
     assert set(sums) == set(names) - {"SHA256SUMS"}
     for name, digest in sums.items():

@@ -121,7 +121,9 @@ def _manifests(batch_id: str, rows: list[dict]) -> tuple[bytes, bytes]:
                 "messageId": r["message_id"],
                 "file": r["file"],
                 "recipient": {
-                    k: r[k] for k in ("recipient_name", "street", "extra", "postcode", "city", "country") if r[k]
+                    k.removeprefix("recipient_"): r[k]
+                    for k in ("recipient_name", "extra", "street", "postcode", "city", "country")
+                    if r[k]
                 },
                 "pages": r["pages"],
                 "sheets": r["sheets"],
