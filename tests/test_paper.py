@@ -342,3 +342,24 @@ def test_the_demo_finance_service_prints_annas_letter_and_the_paper_only_recipie
     batch = batches.print_batch(tmp_path)
     cover = PdfReader(tmp_path / batch.id / f"{annas.message_id}.pdf").pages[0].extract_text()
     assert "Klötzerbahn 12" in cover and "4700 Eupen" in cover and "SPF Finances" in cover
+
+
+def test_linked_recipients_on_paper_are_queued_from_their_record(town, pdf_bytes):
+    CitizenFactory(national_number=DIGITAL, activated=True)
+    anna = CitizenFactory(name="Anna Schmitz", street="Klötzerbahn 12", postcode="4700", city="Eupen")
+    first = _publish(town, message_json(DIGITAL), pdf_bytes).json()
+    linked = town.session.post(
+        f"{town.url}/api/v2/linkEboxMessage",
+        json={
+            "messageId": first["messageId"],
+            "recipients": [
+                {"eboxType": "citizen", "eboxIdValue": anna.national_number},
+                {"eboxType": "citizen", "eboxIdValue": "92041512329"},  # unknown, no address: the sender prints
+            ],
+        },
+    )
+    assert linked.status_code == 201, linked.text
+    annas, unknowns = linked.json()["messageIds"]
+    item = PrintItem.objects.get()
+    assert str(item.message_id) == annas and item.address["city"] == "Eupen"
+    assert _status(town, annas)["paper"]["status"] == "queued" and "paper" not in _status(town, unknowns)

@@ -434,6 +434,18 @@ def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[M
                 )
             )
         Message.objects.bulk_create(messages)
+        # The paper service prints for linked recipients too (the citizen record's address).
+        print_queue.queue(
+            [
+                item
+                for m in messages
+                if (
+                    item := print_queue.for_publication(
+                        original.sender_organisation, m.id, m.channel, m.citizen, None, now
+                    )
+                )
+            ]
+        )
         ids = [m.id for m in messages]
         transaction.on_commit(lambda: dispatch_sealing(ids))
     return messages
