@@ -19,12 +19,14 @@ from django.utils.translation import gettext as _
 from pypdf import PdfReader, PdfWriter
 
 from ebox.i18n import translate
-from ebox.pdf import placed_text_pdf
+from ebox.pdf import MM, placed_text_pdf
 from messages.services import reading
 from paper.models import PrintItem
 
-# DIN 5008 form B, in millimetres from the sheet's top-left corner.
-WINDOW_LEFT = 20
+# DIN 5008 form B, in millimetres from the sheet's top-left corner: the window spans 20 to 105 mm,
+# text starts 5 mm inside it.
+WINDOW_LEFT = 25
+WINDOW_TEXT_WIDTH = 78
 RETURN_LINE_TOP = 50  # in the window's return-address zone (45 to 62.7 mm)
 ADDRESS_TOP = 66  # first baseline of the address zone (62.7 to 90 mm)
 ADDRESS_LINE = 4.6
@@ -59,14 +61,20 @@ def letter_language(item: PrintItem, subject: dict) -> str:
     return next((lang for lang in ("fr", "nl", "de", "en") if subject.get(lang)), "fr")
 
 
+def fitted(size: float, text: str, width_mm: float) -> float:
+    """The font size, at most `size`, at which `text` fits `width_mm` (Helvetica averages well under
+    0.55 em per character, so this errs on the small side)."""
+    return min(size, width_mm * MM / (max(len(text), 1) * 0.55))
+
+
 def cover_page(item: PrintItem, batch_id: str, subject: dict, language: str) -> bytes:
     message = item.message
     organisation = message.sender_organisation
     sender = organisation.name(language)
     return_line = organisation.return_address or sender  # the return address names its organisation
-    texts = [(WINDOW_LEFT, RETURN_LINE_TOP, 7, return_line[:90], False)]
+    texts = [(WINDOW_LEFT, RETURN_LINE_TOP, fitted(7, return_line, WINDOW_TEXT_WIDTH), return_line[:100], False)]
     for n, line in enumerate(address_lines(item.address)):
-        texts.append((WINDOW_LEFT, ADDRESS_TOP + n * ADDRESS_LINE, 10, line, False))
+        texts.append((WINDOW_LEFT, ADDRESS_TOP + n * ADDRESS_LINE, fitted(10, line, WINDOW_TEXT_WIDTH), line, False))
     with translation.override(language):
         info = [
             (sender, True),
@@ -78,9 +86,10 @@ def cover_page(item: PrintItem, batch_id: str, subject: dict, language: str) -> 
             info.append((_("Registered letter"), True))
         notice = _("This letter was also delivered to the recipient's eBox, the public digital mailbox.")
     for n, (line, bold) in enumerate(info):
-        texts.append((INFO_LEFT, RETURN_LINE_TOP + n * 5, 8, line[:60], bold))
-    texts.append((BODY_LEFT, 110, 12, translate(subject, language)[:90], True))
-    texts.append((BODY_LEFT, 120, 9, notice, False))
+        texts.append((INFO_LEFT, RETURN_LINE_TOP + n * 5, fitted(8, line, 70), line[:80], bold))
+    title = translate(subject, language)[:150]
+    texts.append((BODY_LEFT, 110, fitted(12, title, 160), title, True))
+    texts.append((BODY_LEFT, 120, fitted(9, notice, 160), notice, False))
     return placed_text_pdf([texts])
 
 

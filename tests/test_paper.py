@@ -363,3 +363,29 @@ def test_linked_recipients_on_paper_are_queued_from_their_record(town, pdf_bytes
     item = PrintItem.objects.get()
     assert str(item.message_id) == annas and item.address["city"] == "Eupen"
     assert _status(town, annas)["paper"]["status"] == "queued" and "paper" not in _status(town, unknowns)
+
+
+def test_the_address_sits_in_the_envelope_window(publish, organisation, tmp_path):
+    """DIN 5008 form B (bpost's DL/C5 windows): 20 mm from the left, 45 to 90 mm from the top, 85 mm wide."""
+    organisation.paper_service = True
+    organisation.return_address = "Commune de Test, Place communale 1, 1000 Bruxelles"
+    organisation.save()
+    anna = CitizenFactory(name="Anna Schmitz", street="Klötzerbahn 12", postcode="4700", city="Eupen")
+    message = publish(anna.national_number)
+    batch = batches.print_batch(tmp_path)
+    page = PdfReader(tmp_path / batch.id / f"{message.id}.pdf").pages[0]
+    placed = {}
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            mm = 25.4 / 72
+            placed[text.strip()] = (tm[4] * mm, (float(page.mediabox.height) - tm[5]) * mm)
+
+    page.extract_text(visitor_text=visit)
+    window = ["Commune de Test, Place communale 1, 1000 Bruxelles", "Anna Schmitz", "Klötzerbahn 12", "4700 Eupen"]
+    for line in window:
+        x, y = placed[line]
+        assert 20 <= x <= 30 and 45 < y < 90, (line, x, y)
+    assert placed["Anna Schmitz"][1] > 62.7  # below the return-address zone
+    others = [pos for text, pos in placed.items() if text not in window]
+    assert all(not (x < 105 and 45 < y < 90) for x, y in others)  # nothing else shows through the window

@@ -155,6 +155,8 @@ def print_batch(out: str | Path | None = None, limit: int | None = None) -> Prin
                 )
                 .order_by("queued_at", "id")[:limit]
             )
+            if not items:
+                return None
             temp.mkdir()
             rows, taken, sums = [], [], []
             for item in items:

@@ -116,13 +116,12 @@ def queue_unacknowledged(now: dt.datetime | None = None) -> int:
                 defaults={"reason": PrintItem.Reason.UNACKNOWLEDGED, "address": address, "queued_at": now},
             )
             if created:
-                queue_events = MessageEvent(
+                MessageEvent.objects.create(
                     message=message,
                     kind=MessageEvent.Kind.PRINT_QUEUED,
                     at=now,
                     actor=ACTOR,
                     detail={"reason": item.reason},
                 )
-                queue_events.save()
                 queued += 1
     return queued
