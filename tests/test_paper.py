@@ -15,7 +15,7 @@ import os
 from types import SimpleNamespace
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -389,3 +389,36 @@ def test_the_address_sits_in_the_envelope_window(publish, organisation, tmp_path
     assert placed["Anna Schmitz"][1] > 62.7  # below the return-address zone
     others = [pos for text, pos in placed.items() if text not in window]
     assert all(not (x < 105 and 45 < y < 90) for x, y in others)  # nothing else shows through the window
+
+
+def test_operators_switch_the_service_with_commands_and_beat_runs_the_paper_tasks(db, settings):
+    from ebox.celery import app
+    from senders.models import Organisation
+
+    out = io.StringIO()
+    call_command(
+        "create_organisation",
+        "0207373429",
+        "--name-fr",
+        "Commune",
+        "--paper-service",
+        "--return-address",
+        "Rue 1",
+        stdout=out,
+    )
+    town = Organisation.objects.get(enterprise_number="0207373429")
+    assert town.paper_service and town.return_address == "Rue 1"
+    call_command("paper_service", "BE 0207.373.429", "--off", stdout=out)
+    town.refresh_from_db()
+    assert not town.paper_service and town.return_address == "Rue 1"
+    call_command("paper_service", "0207373429", "--on", "--return-address", "Place 2, 1000 Bruxelles", stdout=out)
+    town.refresh_from_db()
+    assert town.paper_service and town.return_address == "Place 2, 1000 Bruxelles"
+    with pytest.raises(CommandError):
+        call_command("paper_service", "0308357159", "--on", stdout=out)  # valid number, no such organisation
+    with pytest.raises(CommandError):
+        call_command("print_ack", "PB-nope", stdout=out)
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"paper.print_batch", "paper.collect_acks", "paper.queue_unacknowledged"} <= scheduled
+    app.loader.import_default_modules()
+    assert {"paper.print_batch", "paper.collect_acks", "paper.queue_unacknowledged"} <= set(app.tasks)
