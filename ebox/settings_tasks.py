@@ -48,6 +48,11 @@ CELERY_BEAT_SCHEDULE = {
     # Expiry and crypto-shredding (messages.services.expiry); audit retention (audit.retention).
     "expire-messages": {"task": "mailbox.expire_messages", "schedule": env.int("EBOX_EXPIRY_SECONDS", default=300)},
     "prune-audit": {"task": "audit.prune", "schedule": crontab(hour=4, minute=41)},
+    # Sender callbacks whose retry time has come, and claims a lost worker left (senders.callbacks).
+    "deliver-due-callbacks": {
+        "task": "senders.deliver_due_callbacks",
+        "schedule": timedelta(seconds=env.int("EBOX_CALLBACK_POLL_SECONDS", default=10)),
+    },
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))
