@@ -372,6 +372,7 @@ EBOX_NOTIFICATION_FAILURES_SELECTOR = env.str("EBOX_NOTIFICATION_FAILURES_SELECT
 
 # --- E-mail, notifications, reminders, retention ----------------------------------
 
+from ebox.settings_callbacks import *  # noqa: E402,F403 - sender callbacks (ebox/settings_callbacks.py)
 from ebox.settings_email import *  # noqa: E402,F403 - in their own module (ebox/settings_email.py)
 from ebox.settings_paper import *  # noqa: E402,F403 - the paper service (ebox/settings_paper.py)
 

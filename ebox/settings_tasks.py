@@ -59,6 +59,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "paper.collect_acks",
         "schedule": timedelta(seconds=env.int("EBOX_PRINT_ACK_POLL_SECONDS", default=300)),
     },
+    # Sender callbacks whose retry time has come, and claims a lost worker left (senders.callbacks).
+    "deliver-due-callbacks": {
+        "task": "senders.deliver_due_callbacks",
+        "schedule": timedelta(seconds=env.int("EBOX_CALLBACK_POLL_SECONDS", default=10)),
+    },
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))

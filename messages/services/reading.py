@@ -19,6 +19,7 @@ from django.utils import timezone
 from messages import blobs, crypto, signing
 from messages.models import Attachment, Message, MessageContent, MessageEvent
 from messages.services.incidents import IntegrityFailure, record_incident
+from senders.callbacks import outbox as callback_outbox
 
 
 @dataclass
@@ -249,6 +250,7 @@ def mark_read(message: Message, actor: str) -> bool:
         updated = Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now)
         if updated:
             MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.READ, at=now, actor=actor)
+            callback_outbox.record("read", [message.pk], now)
             message.read_at = now
     return bool(updated)
 
