@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('senders', '0001_initial'),
+        ('senders', '0002_messagetype_paper_after_days_and_more'),
     ]
 
     operations = [
