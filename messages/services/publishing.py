@@ -164,14 +164,13 @@ def _new_message_row(
 ) -> dict:
     """The message's row (column values by attribute name, see messages.services.rows)."""
     organisation = new.sender_application.organisation
-    citizen = None
-    if new.recipient_type == Message.RecipientType.CITIZEN:
-        if new.citizen is not None and new.citizen.national_number == recipient_id:
-            citizen = new.citizen
-        elif citizens is not None:
-            citizen = citizens[recipient_id]
-        else:
-            citizen = citizen_for_number(recipient_id)
+    # A person's or an enterprise's eBox: the same rows (citizens.Citizen of that kind).
+    if new.citizen is not None and new.citizen.national_number == recipient_id:
+        citizen = new.citizen
+    elif citizens is not None:
+        citizen = citizens[recipient_id]
+    else:
+        citizen = citizen_for_number(recipient_id)
     return {
         "id": uuid7(),
         "content_id": content_id,
@@ -187,7 +186,7 @@ def _new_message_row(
         "reply_authorized": new.reply_authorized,
         "body_main_content": new.body_main_content,
         "payment_due_on": _payment_due_on(new.payment_data),
-        "channel": channel_for(citizen, organisation, now.date()) if citizen else Message.Channel.DIGITAL,
+        "channel": channel_for(citizen, organisation, now.date()),
         "status": Message.Status.ACCEPTED,
         "received_at": now,
         "expires_at": new.expires_at or new.message_type.expiration_from(now),
@@ -298,8 +297,7 @@ def publish_messages(news: list[NewMessage]) -> list[Accepted | DuplicatePublica
     written: list[str] = []
     try:
         built = [_build_content(new, written) for new in news]
-        numbers = [n.recipient_id for n in news if n.recipient_type == Message.RecipientType.CITIZEN]
-        citizens = _citizens_by_number(numbers)
+        citizens = _citizens_by_number([n.recipient_id for n in news])
         for _attempt in range(3):
             pending, same_batch = _mark_duplicates(news, results)
             now = timezone.now()
@@ -378,7 +376,7 @@ def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[M
     messages = []
     with transaction.atomic():
         for recipient_type, recipient_id in recipients:
-            citizen = citizen_for_number(recipient_id) if recipient_type == Message.RecipientType.CITIZEN else None
+            citizen = citizen_for_number(recipient_id)
             messages.append(
                 Message(
                     id=uuid7(),
@@ -393,9 +391,7 @@ def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[M
                     reply_authorized=original.reply_authorized,
                     body_main_content=original.body_main_content,
                     payment_due_on=original.payment_due_on,
-                    channel=channel_for(citizen, original.sender_organisation, now.date())
-                    if citizen
-                    else Message.Channel.DIGITAL,
+                    channel=channel_for(citizen, original.sender_organisation, now.date()),
                     status=Message.Status.ACCEPTED,
                     received_at=now,
                     expires_at=original.expires_at,
