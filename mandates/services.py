@@ -96,13 +96,15 @@ def grant(
 @transaction.atomic
 def revoke(mandate: Mandate, *, by: Citizen | None) -> Mandate:
     """End a mandate now. `by` is the owner, a manager of the enterprise, or the representative
-    renouncing it (None: an operator, e.g. the register import); register mandates only by operators."""
+    renouncing it; None is an operator. Mandates from the register are ended only by operators."""
     mandate = Mandate.objects.select_for_update().get(pk=mandate.pk)
     if mandate.revoked_at is not None:
         return mandate
-    if by is not None and by.pk != mandate.representative_id:
-        if mandate.granted_by_register or not selectors.may_grant(by, mandate.owner):
-            raise MandateRefused(_("You may not revoke this mandate."))
+    if by is not None and (
+        mandate.granted_by_register  # the register's own: it ends there (import), or by an operator
+        or (by.pk != mandate.representative_id and not selectors.may_grant(by, mandate.owner))
+    ):
+        raise MandateRefused(_("You may not revoke this mandate."))
     mandate.revoked_at = timezone.now()
     mandate.revoked_by = by
     mandate.save(update_fields=["revoked_at", "revoked_by"])
