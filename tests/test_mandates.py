@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
@@ -23,6 +24,7 @@ def logged_in(national_number: str, given: str = "Test", family: str = "Person")
     person = citizen_services.citizen_logged_in(national_number, given_name=given, family_name=family)
     client = Client()
     client.force_login(person.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the assertions read the English text
     return client
 
 
