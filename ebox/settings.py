@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "csp",
     "senders",
     "citizens",
+    "mandates",
     "messages.apps.MailboxConfig",
     "audit",
     "paper",

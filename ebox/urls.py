@@ -46,6 +46,7 @@ urlpatterns = [
     path("inbox/<uuid:message_id>/evidence.json", message_views.citizen_evidence, name="citizen-evidence"),
     path("dev/mail/", include("demo.devmail")),  # 404 unless DEBUG or EBOX_DEV_MAIL_VIEW; staff only
     path("", include("citizens.urls")),
+    path("", include("mandates.urls")),
     path("", include("public_pages.urls")),
 ]
 

@@ -183,7 +183,7 @@ def _new_message_row(
         "reply_authorized": new.reply_authorized,
         "body_main_content": new.body_main_content,
         "payment_due_on": _payment_due_on(new.payment_data),
-        "channel": channel_for(citizen, organisation, now.date()) if citizen else Message.Channel.DIGITAL,
+        "channel": channel_for(citizen, organisation, now.date()),
         "status": Message.Status.ACCEPTED,
         "received_at": now,
         "expires_at": new.expires_at or new.message_type.expiration_from(now),
@@ -191,9 +191,8 @@ def _new_message_row(
     }
 
 
-def _recipient_citizen(new: NewMessage, recipient_id: str, citizens: dict | None = None) -> Citizen | None:
-    if new.recipient_type != Message.RecipientType.CITIZEN:
-        return None
+def _recipient_citizen(new: NewMessage, recipient_id: str, citizens: dict | None = None) -> Citizen:
+    """A person's or an enterprise's eBox: the same rows (citizens.Citizen of that kind)."""
     if new.citizen is not None and new.citizen.national_number == recipient_id:
         return new.citizen
     if citizens is not None:
@@ -327,8 +326,7 @@ def publish_messages(news: list[NewMessage]) -> list[Accepted | DuplicatePublica
     written: list[str] = []
     try:
         built = [_build_content(new, written) for new in news]
-        numbers = [n.recipient_id for n in news if n.recipient_type == Message.RecipientType.CITIZEN]
-        citizens = _citizens_by_number(numbers)
+        citizens = _citizens_by_number([n.recipient_id for n in news])
         for _attempt in range(3):
             pending, same_batch = _mark_duplicates(news, results)
             now = timezone.now()
@@ -410,7 +408,7 @@ def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[M
     messages = []
     with transaction.atomic():
         for recipient_type, recipient_id in recipients:
-            citizen = citizen_for_number(recipient_id) if recipient_type == Message.RecipientType.CITIZEN else None
+            citizen = citizen_for_number(recipient_id)
             messages.append(
                 Message(
                     id=uuid7(),
@@ -425,9 +423,7 @@ def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[M
                     reply_authorized=original.reply_authorized,
                     body_main_content=original.body_main_content,
                     payment_due_on=original.payment_due_on,
-                    channel=channel_for(citizen, original.sender_organisation, now.date())
-                    if citizen
-                    else Message.Channel.DIGITAL,
+                    channel=channel_for(citizen, original.sender_organisation, now.date()),
                     status=Message.Status.ACCEPTED,
                     received_at=now,
                     expires_at=original.expires_at,

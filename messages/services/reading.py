@@ -126,18 +126,18 @@ def destination_problem(message: Message, reader=None) -> str | None:
     The recipient is sealed (`recipient` in the seal document is the row's recipient_type and
     recipient_id), the mailbox is not: the row's citizen decides whose inbox shows it. So the
     citizen the message is read from (`reader`, else the row's citizen) must hold the sealed
-    national number. An enterprise's messages are in no citizen's inbox.
+    national number (an enterprise's eBox, its enterprise number).
     """
     citizen = message.citizen
     if reader is not None and (citizen is None or reader.pk != citizen.pk):
         return "read from a mailbox the message is not in"
-    if message.recipient_type == Message.RecipientType.CITIZEN:
-        if citizen is None:
-            return "sealed for a citizen but in no mailbox"
-        if citizen.national_number != message.recipient_id:
-            return "sealed for another recipient than the mailbox it is in"
-    elif citizen is not None:
-        return "sealed for an enterprise but in a citizen's mailbox"
+    if citizen is None:
+        # Enterprise messages stored before enterprises had mailboxes are in none.
+        return "sealed for a citizen but in no mailbox" if message.recipient_type == "citizen" else None
+    if not message.is_addressed_to(citizen):
+        if message.recipient_type == Message.RecipientType.ENTERPRISE and not citizen.is_enterprise:
+            return "sealed for an enterprise but in a citizen's mailbox"
+        return "sealed for another recipient than the mailbox it is in"
     return None
 
 

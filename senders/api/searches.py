@@ -84,26 +84,21 @@ class EboxPreferencesSearchView(SenderAPIView):
             raise ApiError(400, "invalid data", [{**e, "ref": e["ref"].removesuffix(".eboxIdValue")} for e in errors])
         organisation = self.principal.organisation
         out = []
-        if ebox_type == "citizen":
-            citizens = selectors.citizens_by_number(numbers)
-            for number in dict.fromkeys(numbers):
-                citizen = citizens.get(number)
-                out.append(
-                    {
-                        "eboxId": {"eboxType": "CITIZEN", "eboxIdValue": number},
-                        "exclusivelyEbox": reads_digitally(citizen),
-                        **(
-                            {"lastConnectionDate": timestamp(citizen.last_connection_at)}
-                            if citizen and citizen.last_connection_at
-                            else {}
-                        ),
-                        "channel": channel_for(citizen, organisation),
-                    }
-                )
-        else:
-            # Enterprises read eBox Enterprise; publication gives them the digital channel.
-            out = [
-                {"eboxId": {"eboxType": "ENTERPRISE", "eboxIdValue": n}, "exclusivelyEbox": True, "channel": "digital"}
-                for n in dict.fromkeys(numbers)
-            ]
+        # Persons and enterprises answer by the same rule (citizens.selectors.channel_for): digital only
+        # for an activated eBox with a verified address; an enterprise unknown to eBox is paper.
+        owners = selectors.citizens_by_number(numbers)
+        for number in dict.fromkeys(numbers):
+            owner = owners.get(number)
+            out.append(
+                {
+                    "eboxId": {"eboxType": ebox_type.upper(), "eboxIdValue": number},
+                    "exclusivelyEbox": reads_digitally(owner),
+                    **(
+                        {"lastConnectionDate": timestamp(owner.last_connection_at)}
+                        if owner and owner.last_connection_at
+                        else {}
+                    ),
+                    "channel": channel_for(owner, organisation),
+                }
+            )
         return Response(out, status=200)
