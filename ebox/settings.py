@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "senders",
     "citizens",
     "messages.apps.MailboxConfig",
+    "federation",
     "audit",
     "public_pages",
     "demo",
@@ -372,6 +373,7 @@ EBOX_NOTIFICATION_FAILURES_SELECTOR = env.str("EBOX_NOTIFICATION_FAILURES_SELECT
 # --- E-mail, notifications, reminders, retention ----------------------------------
 
 from ebox.settings_email import *  # noqa: E402,F403 - in their own module (ebox/settings_email.py)
+from ebox.settings_federation import *  # noqa: E402,F403 - the federation (ebox/settings_federation.py)
 
 # --- Security -----------------------------------------------------------------
 
