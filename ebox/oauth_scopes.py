@@ -14,6 +14,8 @@ from oauth2_provider.scopes import SettingsScopes
 SENDER_SCOPES = ["publication", "status", "preferences", "referencedata", "evidence", "replies"]
 # An enterprise's own client (federation.EnterpriseApplication) reads and manages its own mailbox.
 ENTERPRISE_SCOPES = ["ebox.read", "ebox.manage"]
+# A message provider's client (federation.MessageProvider.oauth_application) updates its registry entry.
+PROVIDER_SCOPES = ["federation.registry"]
 
 
 class ApplicationScopes(SettingsScopes):
@@ -32,6 +34,11 @@ class ApplicationScopes(SettingsScopes):
             enterprise = None
         if enterprise is not None:
             return [] if enterprise.revoked_at else list(ENTERPRISE_SCOPES)
+        try:
+            application.message_provider  # noqa: B018 - the reverse relation exists or raises
+            return list(PROVIDER_SCOPES)
+        except ObjectDoesNotExist:
+            pass
         try:
             sender = application.sender_application
         except ObjectDoesNotExist:

@@ -228,6 +228,7 @@ OAUTH2_PROVIDER = {
         "replies": _("Read the replies citizens sent"),
         "ebox.read": _("Read your eBox"),
         "ebox.manage": _("Mark your messages as read and archive them"),
+        "federation.registry": _("Update its entry in the message providers registry"),
     },
     "DEFAULT_SCOPES": ["referencedata"],
     # Senders and partner apps each get only their own scopes (ebox/oauth_scopes.py).

@@ -106,10 +106,16 @@ def rotate_enterprise_application_secret(application: EnterpriseApplication) -> 
 
 @transaction.atomic
 def revoke_enterprise_application(application: EnterpriseApplication) -> None:
-    """The client stops working at once: its tokens are deleted and no new one is issued."""
+    """The client stops working at once: its tokens are deleted and no new one is issued (its secret
+    is replaced by a random one no one knows)."""
+    from oauth2_provider.generators import generate_client_secret
+
     if application.revoked_at is None:
         application.revoked_at = timezone.now()
         application.save(update_fields=["revoked_at"])
+        oauth = application.oauth_application
+        oauth.client_secret = generate_client_secret()
+        oauth.save(update_fields=["client_secret"])
     _delete_tokens(application)
 
 

@@ -125,7 +125,8 @@ def destination_problem(message: Message, reader=None) -> str | None:
     The recipient is sealed (`recipient` in the seal document is the row's recipient_type and
     recipient_id), the mailbox is not: the row's citizen decides whose inbox shows it. So the
     citizen the message is read from (`reader`, else the row's citizen) must hold the sealed
-    national number. An enterprise's messages are in no citizen's inbox.
+    national number. An enterprise's messages are only in that enterprise's own mailbox (a row of
+    kind enterprise holding the sealed enterprise number), never in a person's.
     """
     citizen = message.citizen
     if reader is not None and (citizen is None or reader.pk != citizen.pk):
@@ -136,7 +137,10 @@ def destination_problem(message: Message, reader=None) -> str | None:
         if citizen.national_number != message.recipient_id:
             return "sealed for another recipient than the mailbox it is in"
     elif citizen is not None:
-        return "sealed for an enterprise but in a citizen's mailbox"
+        if citizen.kind != citizen.Kind.ENTERPRISE:
+            return "sealed for an enterprise but in a citizen's mailbox"
+        if citizen.national_number != message.recipient_id:
+            return "sealed for another enterprise than the mailbox it is in"
     return None
 
 
