@@ -32,6 +32,8 @@ def served_spec(base_path: str) -> dict:
 
 
 class PublicView(APIView):
+    """No token needed: the documentation is public."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
 

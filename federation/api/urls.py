@@ -5,14 +5,13 @@ from django.urls import path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from federation.api import documentation, events, views
-from senders.api.searches import EboxPreferencesSearchView
 
 federation_urlpatterns = [
     path("api", documentation.LinksView.as_view(), name="federation-links"),
     path("api/doc", SpectacularSwaggerSplitView.as_view(url_name="federation-swagger"), name="federation-doc"),
     path("api/doc/swagger.json", documentation.SwaggerView.as_view(), name="federation-swagger"),
     path("api/doc/jsonSchemas/<path:json_schema>", documentation.JsonSchemaView.as_view(), name="federation-schema"),
-    path("eboxPreferences/search", EboxPreferencesSearchView.as_view(), name="federation-preferences-search"),
+    path("eboxPreferences/search", views.PreferencesSearchView.as_view(), name="federation-preferences-search"),
     path("eboxPreferences", views.EboxPreferencesView.as_view(), name="federation-preferences"),
     path("messageProviders", views.MessageProvidersView.as_view(), name="federation-providers"),
     path("messageProviders/<str:provider_id>", views.MessageProviderView.as_view(), name="federation-provider"),

@@ -21,10 +21,28 @@ from federation.api.access import AnyClient, EnterpriseClient
 from federation.models import MessageProvider
 from senders.api.base import timestamp
 from senders.api.errors import ApiError
+from senders.api.searches import EboxPreferencesSearchView
 
 
 def refused(exc: services.Refused) -> ApiError:
     return ApiError(exc.status, exc.message, exc.details)
+
+
+class FederationErrors:
+    """Errors as federation 1.3's StatusMessage: its `Detail` types every field as an object, so the
+    faulty fields our `details` would list are named in `message` instead, and `details` is left out."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        data = getattr(response, "data", None)
+        if isinstance(data, dict) and data.get("details"):
+            fields = "; ".join(f"{d.get('ref')}: {d.get('message')}" for d in data.pop("details"))
+            data["message"] = f"{data.get('message')} ({fields})"
+        return response
+
+
+class PreferencesSearchView(FederationErrors, EboxPreferencesSearchView):
+    """`POST /eboxPreferences/search`: the sender API's view, with federation errors."""
 
 
 def preferences_json(mailbox) -> dict:
@@ -40,7 +58,7 @@ def preferences_json(mailbox) -> dict:
     return body
 
 
-class EboxPreferencesView(APIView):
+class EboxPreferencesView(FederationErrors, APIView):
     permission_classes = [EnterpriseClient]
     parser_classes = [MergePatchJSONParser, SafeJSONParser]
 
@@ -80,7 +98,7 @@ def provider_json(request, provider: MessageProvider) -> dict:
     return body
 
 
-class MessageProvidersView(APIView):
+class MessageProvidersView(FederationErrors, APIView):
     permission_classes = [AnyClient]
 
     @extend_schema(
@@ -97,7 +115,7 @@ def _checked_id(provider_id: str) -> str:
     return provider_id
 
 
-class MessageProviderView(APIView):
+class MessageProviderView(FederationErrors, APIView):
     permission_classes = [AnyClient]
     parser_classes = [MergePatchJSONParser, SafeJSONParser]
 
