@@ -9,11 +9,11 @@ from pathlib import Path
 
 import yaml
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from federation.api import docs
 from senders.api.errors import ApiError
 
 SPEC = Path(__file__).resolve().parents[2] / "senders" / "api" / "contract" / "ebox-federation-1.3.yaml"
@@ -60,26 +60,24 @@ def _links_response(request) -> Response:
 
 
 class LinksView(PublicView):
-    @extend_schema(operation_id="federationLinks", summary="List links", tags=["Federation"], responses={200: dict})
+    @docs.links
     def get(self, request):
         return _links_response(request)
 
-    @extend_schema(operation_id="federationLinksOptions", summary="List links", tags=["Federation"])
+    @docs.links_options
     def options(self, request, *args, **kwargs):
         return _links_response(request)
 
 
 class SwaggerView(PublicView):
-    @extend_schema(
-        operation_id="federationSwagger", summary="The federation 1.3 spec (Swagger 2.0)", tags=["Federation"]
-    )
+    @docs.swagger
     def get(self, request):
         base = reverse("federation-links").removesuffix("api")
         return Response(served_spec(base))
 
 
 class JsonSchemaView(PublicView):
-    @extend_schema(operation_id="federationJsonSchema", summary="A definition as a JSON Schema", tags=["Federation"])
+    @docs.json_schema
     def get(self, request, json_schema: str):
         name = json_schema.removesuffix(".json")
         definitions = _spec()["definitions"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ebox.safe_input import bounded_int
 from federation import selectors, services
+from federation.api import docs
 from federation.api.access import EnterpriseClient
 from federation.api.views import refused
 from federation.models import DocumentEvent
@@ -37,11 +37,7 @@ class DocumentEventsView(APIView):
         if client_id is not None and client_id != request.enterprise_app.oauth_application.client_id:
             raise ApiError(403, "clientId is not the client of this token")
 
-    @extend_schema(
-        operation_id="getEboxEnterpriseDocumentEvents",
-        summary="Events about the enterprise's documents, after lastSequenceNbr",
-        tags=["Enterprise events"],
-    )
+    @docs.get_events
     def get(self, request):
         self.check_client_id(request)
         params, errors = request.query_params, []
@@ -74,11 +70,7 @@ class DocumentEventsView(APIView):
             }
         )
 
-    @extend_schema(
-        operation_id="submitEboxEnterpriseDocumentEvents",
-        summary="Submit events about the enterprise's own documents",
-        tags=["Enterprise events"],
-    )
+    @docs.submit_events
     def post(self, request):
         self.check_client_id(request)
         try:

@@ -8,7 +8,6 @@ Views translate HTTP; the rules are in federation.services.
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,8 +16,10 @@ from citizens.api.views import MergePatchJSONParser
 from citizens.selectors import available_messages
 from ebox.safe_input import SafeJSONParser
 from federation import selectors, services
+from federation.api import docs
 from federation.api.access import AnyClient, EnterpriseClient
 from federation.models import MessageProvider
+from senders.api import docs as sender_docs
 from senders.api.base import timestamp
 from senders.api.errors import ApiError
 from senders.api.searches import EboxPreferencesSearchView
@@ -44,6 +45,11 @@ class FederationErrors:
 class PreferencesSearchView(FederationErrors, EboxPreferencesSearchView):
     """`POST /eboxPreferences/search`: the sender API's view, with federation errors."""
 
+    @docs.preferences_search
+    @sender_docs.ebox_preferences
+    def post(self, request):
+        return super().post(request)
+
 
 def preferences_json(mailbox) -> dict:
     messages = available_messages(mailbox)
@@ -62,11 +68,7 @@ class EboxPreferencesView(FederationErrors, APIView):
     permission_classes = [EnterpriseClient]
     parser_classes = [MergePatchJSONParser, SafeJSONParser]
 
-    @extend_schema(
-        operation_id="patchEboxPreferencesById",
-        summary="An enterprise's own exclusivelyEbox, with its own client's token",
-        tags=["Federation"],
-    )
+    @docs.patch_preferences
     def patch(self, request):
         try:
             mailbox = services.update_ebox_preferences(request.enterprise_app, request.data)
@@ -101,9 +103,7 @@ def provider_json(request, provider: MessageProvider) -> dict:
 class MessageProvidersView(FederationErrors, APIView):
     permission_classes = [AnyClient]
 
-    @extend_schema(
-        operation_id="findAllMessageProviders", summary="The federated eBox's message providers", tags=["Federation"]
-    )
+    @docs.providers
     def get(self, request):
         services.platform_provider()  # eBox's own entry exists from the first question on
         return Response([provider_json(request, p) for p in selectors.message_providers()])
@@ -126,15 +126,11 @@ class MessageProviderView(FederationErrors, APIView):
             raise ApiError(404, f"messageProviderId {provider_id} not found")
         return provider
 
-    @extend_schema(operation_id="getMessageProviderById", summary="One message provider", tags=["Federation"])
+    @docs.provider
     def get(self, request, provider_id: str):
         return Response(provider_json(request, self.provider(provider_id)))
 
-    @extend_schema(
-        operation_id="patchMessageProviderById",
-        summary="A provider updates its own entry (JSON merge patch)",
-        tags=["Federation"],
-    )
+    @docs.patch_provider
     def patch(self, request, provider_id: str):
         provider = self.provider(provider_id)
         if provider.oauth_application_id is None or provider.oauth_application_id != request.auth.application_id:
