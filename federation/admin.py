@@ -2,7 +2,9 @@
 and read enterprise document events."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from federation import services
 from federation.models import DocumentEvent, EnterpriseApplication, MessageProvider
 
 
@@ -10,6 +12,12 @@ from federation.models import DocumentEvent, EnterpriseApplication, MessageProvi
 class EnterpriseApplicationAdmin(admin.ModelAdmin):
     list_display = ("name", "enterprise", "created_at", "revoked_at")
     readonly_fields = ("enterprise", "oauth_application", "name", "created_at", "secret_rotated_at", "revoked_at")
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke the selected clients (their tokens end at once)"))
+    def revoke(self, request, queryset) -> None:
+        for application in queryset.select_related("oauth_application"):
+            services.revoke_enterprise_application(application)
 
     def has_add_permission(self, request) -> bool:
         return False

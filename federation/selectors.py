@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from federation.models import DocumentEvent, MessageProvider
+from federation.models import DocumentEvent, EnterpriseApplication, MessageProvider
+
+
+def enterprise_applications(mailbox):
+    """An enterprise's API clients, newest first, revoked ones included (the portal lists them)."""
+    return EnterpriseApplication.objects.filter(enterprise=mailbox).select_related("oauth_application")
 
 
 def message_providers():

@@ -175,3 +175,16 @@ def test_reference_data_for_partner_and_enterprise_tokens_and_logos(bakery, send
     application = EnterpriseApplication.objects.get()
     EnterpriseApplication.objects.filter(pk=application.pk).update(revoked_at="2026-01-01T00:00:00Z")
     assert call(token, "GET", "/api/v2/referenceData/messageTypes").status_code == 401
+
+
+def test_an_operator_revokes_a_client_in_the_admin(bakery, admin_client):
+    from federation.selectors import enterprise_applications
+
+    application, token = enterprise_client(BAKERY)
+    response = admin_client.post(
+        "/admin/federation/enterpriseapplication/",
+        {"action": "revoke", "_selected_action": [application.pk]},
+    )
+    assert response.status_code == 302
+    assert [a.revoked_at is not None for a in enterprise_applications(bakery)] == [True]
+    assert call(token, "GET", "/api/v2/ebox").status_code == 401
