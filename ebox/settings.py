@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "citizens",
     "mandates",
     "messages.apps.MailboxConfig",
+    "federation",
     "audit",
     "paper",
     "public_pages",
@@ -229,6 +230,7 @@ OAUTH2_PROVIDER = {
         "replies": _("Read the replies citizens sent"),
         "ebox.read": _("Read your eBox"),
         "ebox.manage": _("Mark your messages as read and archive them"),
+        "federation.registry": _("Update its entry in the message providers registry"),
     },
     "DEFAULT_SCOPES": ["referencedata"],
     # Senders and partner apps each get only their own scopes (ebox/oauth_scopes.py).
@@ -376,6 +378,7 @@ EBOX_NOTIFICATION_FAILURES_SELECTOR = env.str("EBOX_NOTIFICATION_FAILURES_SELECT
 from ebox.settings_callbacks import *  # noqa: E402,F403 - sender callbacks (ebox/settings_callbacks.py)
 from ebox.settings_email import *  # noqa: E402,F403 - in their own module (ebox/settings_email.py)
 from ebox.settings_paper import *  # noqa: E402,F403 - the paper service (ebox/settings_paper.py)
+from ebox.settings_federation import *  # noqa: E402,F403 - the federation (ebox/settings_federation.py)
 
 # --- Security -----------------------------------------------------------------
 

@@ -324,3 +324,16 @@ sender_organisation = extend_schema(
     parameters=[OpenApiParameter("senderOrganizationId", OpenApiTypes.STR, OpenApiParameter.PATH)],
     responses={200: ref("SenderOrganization"), **errors(401, 403, 404)},
 )
+_IMAGE_PATH = [OpenApiParameter("imageId", OpenApiTypes.STR, OpenApiParameter.PATH, description='"logo"')]
+organisation_image = extend_schema(
+    operation_id="getImageForSenderOrganization",
+    tags=["ReferenceData"],
+    parameters=[OpenApiParameter("senderOrganizationId", OpenApiTypes.STR, OpenApiParameter.PATH), *_IMAGE_PATH],
+    responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the image"), **errors(400, 401, 403, 404)},
+)
+application_image = extend_schema(
+    operation_id="getImageForSenderApplication",
+    tags=["ReferenceData"],
+    parameters=[OpenApiParameter("senderApplicationId", OpenApiTypes.STR, OpenApiParameter.PATH), *_IMAGE_PATH],
+    responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the image"), **errors(400, 401, 403, 404)},
+)

@@ -19,6 +19,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 CONTRACT = Path(__file__).resolve().parent / "contract"
 MAIN = "e-Box-Enterprise-swagger-v2.1-AP-Public.yaml"
 FEDERATION = "ebox-federation-1.3.yaml"
+EVENTS = "ebox-enterprise-event-api-1.1.1.yaml"
 CHANNEL = {
     "type": "string",
     "enum": ["digital", "digital_and_paper", "paper"],
@@ -51,6 +52,25 @@ def contract_components() -> dict[str, dict]:
     schemas["FederationEboxId"] = _convert(federation["EboxId"], renames)
     for name in ("EboxIdSameTypeList", "EboxPreferences", "EboxPreferencesList"):
         schemas[name] = _convert(federation[name], renames)
+    # The rest of federation 1.3 (its StatusMessage and TranslatedString are the 2.1 ones less `details`).
+    for name in (
+        "EboxPreferencesToUpdate",
+        "HalLink",
+        "HalLinks",
+        "HalResource",
+        "MessageProvider",
+        "MessageProviderPlannedMaintenance",
+        "MessageProviderList",
+    ):
+        schemas[name] = _convert(federation[name], renames)
+    events = next(d for d in yaml.safe_load_all((CONTRACT / EVENTS).read_text()) if "definitions" in d)["definitions"]
+    for name in (
+        "EboxEnterpriseDocumentEvent",
+        "EboxEnterpriseDocumentEventPageItem",
+        "EboxEnterpriseDocumentEventPage",
+        "EventPageInfo",
+    ):
+        schemas[name] = _convert(events[name], {})
     # Integer examples written as strings in the federation contract.
     for prop in schemas["EboxPreferences"]["properties"].values():
         if prop.get("type") == "integer" and isinstance(prop.get("example"), str):
@@ -239,3 +259,26 @@ class SenderTokenScheme(OpenApiAuthenticationExtension):
     def get_security_requirement(self, auto_schema):
         scope = getattr(auto_schema.view, "required_scope", None)
         return {self.name: [scope] if scope else []}
+
+
+class ReaderTokenScheme(OpenApiAuthenticationExtension):
+    """Reference data: a sender's token, or a partner app's or an enterprise client's (ebox.read)."""
+
+    target_class = "senders.api.authentication.ReaderTokenAuthentication"
+    name = "referenceDataOAuth2"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "description": "A sender application's token with `referencedata`, or the token of a partner app "
+            "or of an enterprise's own client with `ebox.read`.",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/o/token/",
+                    "scopes": {"referencedata": "Read reference data", "ebox.read": "Read an eBox"},
+                }
+            },
+        }
+
+    def get_security_requirement(self, auto_schema):
+        return {self.name: []}
