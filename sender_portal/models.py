@@ -50,3 +50,25 @@ class SenderRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.role} @ {self.organisation.enterprise_number}"
+
+
+class ReplyHandling(models.Model):
+    """How the organisation deals with a citizen's reply: who it is assigned to, whether it is handled, and
+    the letter that answered it. No row: a new reply, not assigned."""
+
+    reply = models.OneToOneField("mailbox.Reply", on_delete=models.CASCADE, related_name="handling", primary_key=True)
+    assigned_to = models.ForeignKey(
+        "citizens.Citizen",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    answer = models.ForeignKey("mailbox.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("reply handling")
+        verbose_name_plural = _("reply handling")
