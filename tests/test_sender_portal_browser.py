@@ -11,9 +11,10 @@ from django.conf import settings
 from django.test import Client
 
 from citizens import services as citizen_services
+from citizens.models import Citizen
 from ebox.pdf import simple_pdf
 from messages.models import Message
-from messages.services import sealing
+from messages.services import replies, sealing
 from sender_portal import services as portal_services
 from senders import services as sender_services
 from tests.browser import assert_accessible, assert_sound_html, new_context
@@ -68,6 +69,7 @@ def test_sophie_sends_a_letter_with_a_pdf_that_marie_reads(
 ):
     finance = sender_services.create_organisation("0308357159", {"fr": "SPF Finances", "en": "FPS Finance"})
     MessageTypeFactory(organisation=finance, message_type_id="tax-assessment", name={"en": "Tax assessment"})
+    citizen_services.citizen_logged_in(SOPHIE, given_name="Sophie", family_name="Lambert")
     CitizenFactory(national_number=MARIE, activated=True)
     portal_services.grant_role(finance, SOPHIE, "administrator")
     phone.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": live_server.url}])
@@ -91,6 +93,7 @@ def test_sophie_sends_a_letter_with_a_pdf_that_marie_reads(
     page.fill("#id_iban", "BE71 0961 2345 6769")
     page.fill("#id_reference", "+++090/9337/55493+++")
     page.fill("#id_due_date", "2027-01-31")
+    page.check("#id_reply_authorized")
     page.get_by_role("button", name="Preview the letter").click()
     page.wait_for_url(live_server.url + "/sender/send/preview/")
     assert "Votre avertissement-extrait de rôle 2026" in page.locator("article").inner_text()
@@ -104,13 +107,55 @@ def test_sophie_sends_a_letter_with_a_pdf_that_marie_reads(
     assert "The letter was sent." in page.content()
     check_page(page)
     sealing.seal_messages([message.id])
+    message.refresh_from_db()
+    assert message.reply_authorized and message.status == "sealed"
     page.reload()
     assert "sealed" in page.locator("ol").inner_text()
     check_page(page)
 
-    for path in ("/sender/letters/", "/sender/replies/", "/sender/team/", "/sender/api-access/"):
-        page.goto(live_server.url + path)
-        check_page(page)
+    page.goto(live_server.url + "/sender/letters/")
+    check_page(page)
+
+    # Marie replies; Sophie reads the reply, assigns it to herself and answers in the thread.
+    reply = replies.reply_to_message(message, Citizen.objects.get(national_number=MARIE), "Je conteste le montant.")
+    page.goto(live_server.url + "/sender/replies/")
+    check_page(page)
+    page.locator(f"a[href='/sender/replies/{reply.pk}/']").click()
+    assert "Je conteste le montant." in page.content()
+    check_page(page)
+    page.select_option("#assign", label="Sophie Lambert")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    check_page(page)
+    page.get_by_role("link", name="Answer with a letter").click()
+    assert page.input_value("#id_recipient") == MARIE
+    check_page(page)
+    page.fill("#id_subject_fr", "Réponse à votre contestation")
+    page.fill("#id_body_fr", "Madame, le montant est correct.")
+    page.get_by_role("button", name="Preview the letter").click()
+    page.get_by_role("button", name="Send the letter").click()
+    page.wait_for_url(re.compile(r"/sender/letters/[0-9a-f-]+/$"))
+    answer = Message.objects.exclude(pk=message.pk).get()
+    assert answer.original_message_id == message.pk
+    page.goto(live_server.url + "/sender/replies/?show=handled")
+    assert page.locator(f"a[href='/sender/replies/{reply.pk}/']").count() == 1
+    check_page(page)
+
+    # Team and API access, with the secret shown once.
+    page.goto(live_server.url + "/sender/team/")
+    page.fill("#id_national_number", "92.04.15-123.29")
+    page.select_option("#id_role", "statistics")
+    page.get_by_role("button", name="Give the role").click()
+    assert "Your colleague can log in now." in page.content()
+    check_page(page)
+    page.goto(live_server.url + "/sender/api-access/")
+    check_page(page)
+    page.fill("#id_name", "MyMinfin")
+    page.get_by_role("button", name="Create the application").click()
+    assert page.locator("#client-secret").inner_text()
+    check_page(page)
+    page.goto(live_server.url + "/sender/api-access/")
+    assert "myminfin-0308357159" in page.content() and "never" in page.content()
+    check_page(page)
     page.get_by_role("button", name="Menu").click()  # collapsed at 320 px
     page.click("form.logout button")
     page.wait_for_url(live_server.url + "/logged-out/")
