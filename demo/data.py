@@ -72,6 +72,21 @@ DEMO_CITIZENS = [
         "letters": False,
         "address": {"street": "Avenue Louise 54", "postcode": "1050", "city": "Ixelles", "country": "BE"},
     },
+    {
+        # A civil servant: administrator of FPS Finance in the sender portal (DEMO_SENDER_ROLES).
+        "national_number": "79041212340",
+        "given_name": "Sophie",
+        "family_name": "Lambert",
+        "language": "fr",
+        "email": "sophie.lambert@example.be",
+        "activated": True,
+        "address": {
+            "street": "Boulevard du Roi Albert II 33",
+            "postcode": "1030",
+            "city": "Schaerbeek",
+            "country": "BE",
+        },
+    },
 ]
 
 # Enterprises with an eBox (citizens.Citizen of kind enterprise). 0990000905 is a valid enterprise
@@ -114,6 +129,9 @@ PAPER_ONLY_RECIPIENT = {
     "national_number": "64090324505",
     "paperAddress": {"name": "Luc Janssens", "street": "Grote Markt 1", "postcode": "3000", "city": "Leuven"},
 }
+
+# Sender-portal roles the demo gives: (enterprise number, national number, role).
+DEMO_SENDER_ROLES = [("0308357159", "79041212340", "administrator")]
 
 DEMO_ORGANISATIONS = [
     {

@@ -19,6 +19,7 @@ from demo.data import (
     DEMO_HISTORY_ORGANISATIONS,
     DEMO_MANDATES,
     DEMO_ORGANISATIONS,
+    DEMO_SENDER_ROLES,
     HISTORY_BASE,
     HISTORY_CITIZENS,
     HISTORY_MONTHS,
@@ -28,6 +29,7 @@ from ebox.pdf import simple_pdf
 from mandates import services as mandate_services
 from messages.models import EmailNotification, Message, MessageEvent
 from messages.services import publishing, sealing
+from sender_portal import services as sender_portal
 from senders.models import MessageType, Organisation, SenderApplication
 
 
@@ -63,6 +65,8 @@ def load_demo() -> dict[str, int]:
             citizen.save()
             ActivationChange.objects.create(citizen=citizen, kind=ActivationChange.Kind.ACTIVATED, actor="demo")
     created["citizens"] += _create_enterprises()
+    for enterprise_number, national_number, role in DEMO_SENDER_ROLES:
+        sender_portal.grant_role(Organisation.objects.get(enterprise_number=enterprise_number), national_number, role)
     if not SenderApplication.objects.get(application_id="myminfin").messages.exists():
         created["messages"] = _demo_messages() + _enterprise_and_child_messages()
     return created

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "audit",
     "paper",
     "public_pages",
+    "sender_portal",
     "demo",
 ]
 
