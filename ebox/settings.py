@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "audit",
     "public_pages",
     "demo",
+    "campaigns",
 ]
 
 MIDDLEWARE = [
@@ -371,6 +372,7 @@ EBOX_NOTIFICATION_FAILURES_SELECTOR = env.str("EBOX_NOTIFICATION_FAILURES_SELECT
 
 # --- E-mail, notifications, reminders, retention ----------------------------------
 
+from ebox.settings_campaigns import *  # noqa: E402,F403 - campaigns (ebox/settings_campaigns.py)
 from ebox.settings_email import *  # noqa: E402,F403 - in their own module (ebox/settings_email.py)
 
 # --- Security -----------------------------------------------------------------
