@@ -48,7 +48,25 @@ DEMO_CITIZENS = [
         "activated": False,
         "address": {"street": "Place Saint-Lambert 5", "postcode": "4000", "city": "Liège", "country": "BE"},
     },
+    {
+        # A civil servant: administrator of FPS Finance in the sender portal (DEMO_SENDER_ROLES).
+        "national_number": "79041212340",
+        "given_name": "Sophie",
+        "family_name": "Lambert",
+        "language": "fr",
+        "email": "sophie.lambert@example.be",
+        "activated": True,
+        "address": {
+            "street": "Boulevard du Roi Albert II 33",
+            "postcode": "1030",
+            "city": "Schaerbeek",
+            "country": "BE",
+        },
+    },
 ]
+
+# Sender-portal roles the demo gives: (enterprise number, national number, role).
+DEMO_SENDER_ROLES = [("0308357159", "79041212340", "administrator")]
 
 DEMO_ORGANISATIONS = [
     {

@@ -17,6 +17,7 @@ from demo.data import (
     DEMO_CITIZENS,
     DEMO_HISTORY_ORGANISATIONS,
     DEMO_ORGANISATIONS,
+    DEMO_SENDER_ROLES,
     HISTORY_BASE,
     HISTORY_CITIZENS,
     HISTORY_MONTHS,
@@ -25,6 +26,7 @@ from demo.data import (
 from ebox.pdf import simple_pdf
 from messages.models import EmailNotification, Message, MessageEvent
 from messages.services import publishing, sealing
+from sender_portal import services as sender_portal
 from senders.models import MessageType, Organisation, SenderApplication
 
 
@@ -51,6 +53,8 @@ def load_demo() -> dict[str, int]:
             citizen.email_verified_at = now
             citizen.save()
             ActivationChange.objects.create(citizen=citizen, kind=ActivationChange.Kind.ACTIVATED, actor="demo")
+    for enterprise_number, national_number, role in DEMO_SENDER_ROLES:
+        sender_portal.grant_role(Organisation.objects.get(enterprise_number=enterprise_number), national_number, role)
     if not SenderApplication.objects.get(application_id="myminfin").messages.exists():
         created["messages"] = _demo_messages()
     return created

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "messages.apps.MailboxConfig",
     "audit",
     "public_pages",
+    "sender_portal",
     "demo",
     "campaigns",
 ]
