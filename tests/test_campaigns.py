@@ -3,9 +3,11 @@ chunks through the batch service by a real Celery worker (killed on purpose in o
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -214,3 +216,113 @@ def test_a_real_worker_sends_and_seals_a_thousand_rows_and_a_killed_worker_dupli
     assert set(CampaignRow.objects.values_list("message_id", flat=True)) == set(
         Message.objects.values_list("id", flat=True)
     )
+
+
+# --- The pages (sender_portal/campaign_views.py), through Django's test client ---------------------
+
+
+@pytest.fixture
+def civil_servant(client, organisation):
+    from sender_portal import services as portal
+    from sender_portal.models import SenderRole
+    from tests.factories import CitizenFactory
+    from tests.test_sender_portal import log_in
+
+    def as_role(role: str = SenderRole.Role.SENDER):
+        person = CitizenFactory()
+        portal.grant_role(organisation, person.national_number, role)
+        return log_in(client, person)
+
+    return as_role
+
+
+def post_campaign(client, sheet: bytes, documents: bytes | None, name: str = "letters.csv", type_id: str = ""):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"name": "Rôles 2026", "message_type": type_id, "spreadsheet": SimpleUploadedFile(name, sheet)}
+    if documents is not None:
+        data["documents"] = SimpleUploadedFile("letters.zip", documents, content_type="application/zip")
+    return client.post("/sender/campaigns/", data)
+
+
+def test_the_pages_show_the_cells_to_fix_then_send_cancel_and_report(
+    client, civil_servant, message_type, django_capture_on_commit_callbacks, monkeypatch
+):
+    from tests.browser import assert_sound_html
+
+    civil_servant()
+    page = client.get("/sender/campaigns/")
+    assert page.status_code == 200 and "Download the template (CSV)" in page.content.decode()
+    assert_sound_html(page.content.decode())
+
+    broken = {9: ("recipient", "85073003399"), 499: ("payment_amount", "douze"), 899: ("pdf", "missing.pdf")}
+    sheet, documents, _ = campaign_files(1000, broken)
+    response = post_campaign(client, sheet, documents, type_id=message_type.message_type_id)
+    html = response.content.decode()
+    assert response.status_code == 400 and "The spreadsheet has 3 problems" in html
+    assert_sound_html(html)
+    cells = re.findall(r'<td data-label="Row">(\d+)</td>\s*<td data-label="Column">([^<]+)</td>', html)
+    assert cells == [("11", "A (recipient)"), ("501", "H (payment_amount)"), ("901", "F (pdf)")]
+    assert not Campaign.objects.exists()
+
+    sheet, documents, numbers = campaign_files(1000)
+    response = post_campaign(client, sheet, documents, type_id=message_type.message_type_id)
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert response["Location"] == f"/sender/campaigns/{campaign.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "0 of 1000 letters published" in page and "Send 1000 letters" in page
+    assert_sound_html(page)
+
+    sent_tasks = []
+    monkeypatch.setattr("ebox.dispatch.send_task", lambda name, *args: sent_tasks.append((name, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/sender/campaigns/{campaign.pk}/send/").status_code == 302
+    assert sent_tasks == [("campaigns.send_campaign", (str(campaign.pk),))]
+    sending.send_campaign(campaign.pk)  # what the worker runs
+    progress = client.get(f"/sender/campaigns/{campaign.pk}/progress.json").json()
+    assert (progress["published"], progress["total"], progress["status"]) == (1000, 1000, "sent")
+    assert "1000 of 1000 letters published" in client.get(f"/sender/campaigns/{campaign.pk}/").content.decode()
+    # A sent campaign cannot be cancelled any more.
+    client.post(f"/sender/campaigns/{campaign.pk}/cancel/")
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT
+
+    report = client.get(f"/sender/campaigns/{campaign.pk}/report.csv")
+    lines = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode("utf-8-sig"))))
+    assert lines[0] == ["row", "recipient", "message id", "channel", "status", "error"]
+    assert [line[1] for line in lines[1:]] == numbers and {line[4] for line in lines[1:]} == {"published"}
+    assert len({line[2] for line in lines[1:]}) == 1000
+
+    actions = list(
+        AuditEntry.objects.filter(url__startswith="sender-portal:campaign").order_by("id").values_list("url", "actor")
+    )
+    assert [url for url, _ in actions] == ["sender-portal:campaign_upload", "sender-portal:campaign_send"]
+    assert all("roles:sender" in actor for _, actor in actions)
+    assert AuditEntry.objects.filter(url=f"/sender/campaigns/{campaign.pk}/report.csv").exists()
+
+
+def test_a_bad_zip_is_a_form_error_and_a_viewer_cannot_send(client, civil_servant, message_type):
+    civil_servant()
+    sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n"
+    response = post_campaign(client, sheet, zip_of({"../a.pdf": simple_pdf("x", [])}),
+                             type_id=message_type.message_type_id)  # fmt: skip
+    assert response.status_code == 400 and "outside its folder" in response.content.decode()
+    response = post_campaign(client, b"\xff\xfe not utf-8", None, type_id=message_type.message_type_id)
+    assert response.status_code == 400 and "not UTF-8" in response.content.decode()
+    assert not Campaign.objects.exists()
+
+    civil_servant("statistics")
+    page = client.get("/sender/campaigns/").content.decode()
+    assert "Check the spreadsheet" not in page
+    assert post_campaign(client, sheet, None, type_id=message_type.message_type_id).status_code == 403
+
+
+def test_the_template_downloaded_is_a_campaign_that_validates(client, civil_servant, message_type):
+    civil_servant()
+    template = client.get("/sender/campaigns/template.csv")
+    assert template["Content-Type"].startswith("text/csv")
+    response = post_campaign(client, template.content, zip_of({"letter-0001.pdf": simple_pdf("Lettre", [])}),
+                             name="campaign-template.csv", type_id=message_type.message_type_id)  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Campaign.objects.get().row_count == 1

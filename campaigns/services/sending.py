@@ -40,8 +40,12 @@ class NotAllowed(Exception):
     """The campaign is not in a state that allows this (already sent, cancelled…)."""
 
 
-def start_sending(campaign: Campaign) -> Campaign:
-    """`ready` → `sending`, and the task queued after commit."""
+def _record(actor: str, action: str, campaign: Campaign) -> None:
+    audit.record(method="POST", url=f"sender-portal:{action}", status_code=200, actor=actor, ids=[str(campaign.pk)])
+
+
+def start_sending(campaign: Campaign, actor: str = "operator") -> Campaign:
+    """`ready` → `sending`, and the task queued after commit (`actor`: who, for the audit trail)."""
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if locked.status != Campaign.Status.READY:
@@ -49,11 +53,12 @@ def start_sending(campaign: Campaign) -> Campaign:
         now = timezone.now()
         locked.status, locked.started_at, locked.progressed_at = Campaign.Status.SENDING, now, now
         locked.save(update_fields=["status", "started_at", "progressed_at"])
+        _record(actor, "campaign_send", locked)
         send_task_on_commit(SEND_TASK, str(locked.pk))
     return locked
 
 
-def cancel_campaign(campaign: Campaign) -> Campaign:
+def cancel_campaign(campaign: Campaign, actor: str = "operator") -> Campaign:
     """A campaign not yet sent is cancelled: its rows still pending will never be sent.
 
     While sending, the chunk in flight finishes (the lock) and no further chunk starts.
@@ -64,6 +69,7 @@ def cancel_campaign(campaign: Campaign) -> Campaign:
             raise NotAllowed(locked.status)
         locked.status, locked.cancelled_at = Campaign.Status.CANCELLED, timezone.now()
         locked.save(update_fields=["status", "cancelled_at"])
+        _record(actor, "campaign_cancel", locked)
         CampaignRow.objects.filter(campaign=locked, status=CampaignRow.Status.PENDING).update(
             status=CampaignRow.Status.CANCELLED
         )

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from uuid6 import uuid7
 
+from audit import services as audit
 from campaigns import documents as zips
 from campaigns import rows as row_format
 from campaigns.models import Campaign, CampaignRow
@@ -34,7 +35,13 @@ MAX_ERRORS_SHOWN = 1000
 
 
 class CampaignRefused(Exception):
-    """A file cannot be used at all (not a spreadsheet, a bad ZIP): a form error, nothing stored."""
+    """A file cannot be used at all (not a spreadsheet, a bad ZIP): a form error, nothing stored.
+
+    `field`: which upload it is about, "spreadsheet" or "documents"."""
+
+    def __init__(self, message: str, field: str = "spreadsheet") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -133,8 +140,12 @@ def upload_campaign(
     spreadsheet_name: str,
     documents: BinaryIO | None,
     created_by: Citizen | None = None,
+    actor: str = "operator",
 ) -> Campaign:
-    """Validate everything and keep the campaign `ready`; CampaignRefused or CampaignInvalid otherwise."""
+    """Validate everything and keep the campaign `ready`; CampaignRefused or CampaignInvalid otherwise.
+
+    `actor`: who uploads, as the audit trail names them (the portal: the civil servant and role).
+    """
     file_format = sheet_format(spreadsheet_name)
     if file_format is None:
         raise CampaignRefused(_("The spreadsheet must be a .csv or .xlsx file."))
@@ -142,7 +153,7 @@ def upload_campaign(
         try:
             zips.check_zip(documents)
         except zips.ZipRefused as exc:
-            raise CampaignRefused(str(exc)) from None
+            raise CampaignRefused(str(exc), "documents") from None
     try:
         sheet = read_sheet(spreadsheet, file_format, settings.EBOX_CAMPAIGN_MAX_ROWS)
     except SheetError as exc:
@@ -156,11 +167,11 @@ def upload_campaign(
     if not validation.ok:
         raise CampaignInvalid(validation)
     return _store(sender_application, message_type, name, spreadsheet, spreadsheet_name, file_format, documents,
-                  created_by, validation)  # fmt: skip
+                  created_by, validation, actor)  # fmt: skip
 
 
 def _store(application, message_type, name, spreadsheet, spreadsheet_name, file_format, documents, created_by,
-           validation: Validation) -> Campaign:  # fmt: skip
+           validation: Validation, actor: str) -> Campaign:  # fmt: skip
     campaign_id = uuid7()
     data_key = crypto.new_data_key()
     kek_id, wrapped = crypto.wrap_key(data_key)
@@ -188,6 +199,8 @@ def _store(application, message_type, name, spreadsheet, spreadsheet_name, file_
                 (CampaignRow(campaign=campaign, number=n, recipient_id=r) for n, r in validation.rows),
                 batch_size=5000,
             )
+            audit.record(method="POST", url="sender-portal:campaign_upload", status_code=201, actor=actor,
+                         ids=[str(campaign.pk)])  # fmt: skip
     except BaseException:
         for blob in written:
             with contextlib.suppress(Exception):
