@@ -108,7 +108,6 @@ def test_csv_with_commas_and_no_bom_and_xlsx_are_read_alike(sender_application, 
     [
         ({"../../etc/evil.pdf": simple_pdf("x", [])}, "outside its folder"),
         ({"letters/a.pdf": b"MZ\x90\x00 not a pdf"}, "is not a PDF"),
-        ({"a.pdf": b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>"}, "refused"),
         ({"a.pdf": simple_pdf("x", []), "b/a.pdf": simple_pdf("y", [])}, "Two files"),
     ],
 )
@@ -118,6 +117,16 @@ def test_a_bad_zip_is_refused_and_nothing_is_stored(sender_application, message_
     with pytest.raises(uploading.CampaignRefused, match=expected):
         upload(sender_application, message_type, sheet, zip_of(files))
     assert not Campaign.objects.exists() and stored_blobs() == before
+
+
+def test_a_pdf_with_active_content_is_named_by_the_row_that_uses_it(sender_application, message_type):
+    sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n85073003328;Sujet;b.pdf\n"
+    script = b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\n%%EOF"
+    with pytest.raises(uploading.CampaignInvalid) as caught:
+        upload(sender_application, message_type, sheet, zip_of({"a.pdf": simple_pdf("x", []), "b.pdf": script}))
+    (error,) = caught.value.validation.errors
+    assert (error.row, error.column) == (3, "pdf") and "active content" in error.message
+    assert not Campaign.objects.exists()
 
 
 def test_a_zip_bomb_and_a_fake_zip_are_refused(sender_application, message_type):
