@@ -64,6 +64,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "senders.deliver_due_callbacks",
         "schedule": timedelta(seconds=env.int("EBOX_CALLBACK_POLL_SECONDS", default=10)),
     },
+    # Campaigns whose sending task died with its worker (campaigns.services.sending).
+    "resume-campaigns": {"task": "campaigns.resume_sending", "schedule": timedelta(seconds=30)},
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))
