@@ -371,6 +371,7 @@ EBOX_NOTIFICATION_FAILURES_SELECTOR = env.str("EBOX_NOTIFICATION_FAILURES_SELECT
 
 # --- E-mail, notifications, reminders, retention ----------------------------------
 
+from ebox.settings_blobs import *  # noqa: E402,F403 - small blobs in PostgreSQL (ebox/settings_blobs.py)
 from ebox.settings_email import *  # noqa: E402,F403 - in their own module (ebox/settings_email.py)
 
 # --- Security -----------------------------------------------------------------
