@@ -79,8 +79,13 @@ class NewMessage:
     citizen: Citizen | None = None
 
 
+# One encoder for every call: json.dumps with options builds a new one each time (~4 µs, three
+# times per letter in a campaign's profile).
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_bytes(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return _JSON.encode(value).encode()
 
 
 def _payment_due_on(payment_data: dict | None) -> dt.date | None:
