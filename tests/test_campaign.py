@@ -260,3 +260,39 @@ def test_a_postgresql_restart_mid_batch_leaves_nothing_half_stored(gunicorn_fact
     assert Message.objects.count() == 4000
     _assert_whole()
     assert stored_files() == files_before  # the letters' blobs are all in PostgreSQL
+
+
+def test_the_json_depth_pre_scan_agrees_with_parsing():
+    """ebox.safe_input.json_depth runs over a campaign's megabytes in C: it must still measure
+    what the parser sees, whatever escapes and brackets the strings hold."""
+    import json
+    import random
+
+    from ebox.safe_input import MAX_JSON_DEPTH, json_depth
+
+    def depth(value) -> int:
+        if isinstance(value, dict):
+            value = list(value.values())
+        return 1 + max(map(depth, value), default=0) if isinstance(value, list) else 0
+
+    pieces = ["a", "[", "]", "{", "}", '"', "\\", "\\\\", '\\"', "\n", "é"]
+    rng = random.Random(19)
+
+    def text() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+
+    def value(level: int):
+        roll = rng.random()
+        if level > 40 or roll < 0.3:
+            return text()
+        if roll < 0.65:
+            return [value(level + 1) for _ in range(rng.randint(0, 3))]
+        return {text(): value(level + 1) for _ in range(rng.randint(0, 3))}
+
+    for _ in range(3000):
+        document = value(0)
+        raw = json.dumps(document, ensure_ascii=rng.random() < 0.5).encode()
+        measured, true = json_depth(raw), depth(document)
+        assert (measured > MAX_JSON_DEPTH) == (true > MAX_JSON_DEPTH), raw
+        if true > MAX_JSON_DEPTH:
+            assert measured == true
