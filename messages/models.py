@@ -396,3 +396,18 @@ class NotificationReminder(models.Model):
         verbose_name = _("notification reminder")
         verbose_name_plural = _("notification reminders")
         constraints = [models.UniqueConstraint(fields=["message", "kind"], name="reminder_once_per_message")]
+
+
+class Blob(models.Model):
+    """A small encrypted blob (an attachment's ciphertext) kept in PostgreSQL instead of a file.
+
+    Written with its publication's rows (messages.blobs, EBOX_DATABASE_BLOB_MAX_BYTES); its key is
+    its owner's id (the attachment's), and the attachment's `blob` column names it `db:<id>`.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    data = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("database blob")
+        verbose_name_plural = _("database blobs")

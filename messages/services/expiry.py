@@ -22,11 +22,11 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
+from messages import blobs as blob_store
 from messages.models import Attachment, Message, MessageContent, MessageEvent, RetainedSeal
 from messages.services import incidents, reading
 from senders.callbacks import outbox as callback_outbox
@@ -112,18 +112,9 @@ def shred_content(content: MessageContent, now: dt.datetime | None = None) -> bo
             [MessageEvent(message=m, kind=MessageEvent.Kind.SHREDDED, at=now, actor="retention") for m in messages]
         )
         callback_outbox.record("shredded", [m.pk for m in messages], now)
-        # The key is gone with the commit; the blobs (ciphertext under it) go after it.
-        transaction.on_commit(lambda: _delete_blobs(blobs))
+        # The key is gone with the commit; database blobs go with it, stored ones after it.
+        blob_store.shred(blobs)
     return True
-
-
-def _delete_blobs(blobs: list[str]) -> None:
-    for name in blobs:
-        if name:
-            try:
-                default_storage.delete(name)
-            except OSError:
-                logger.warning("retention: could not delete blob %s (unreadable without its key)", name)
 
 
 def shred_due(now: dt.datetime | None = None, limit: int = 1000) -> int:
