@@ -304,9 +304,10 @@ def test_operators_set_the_url_in_the_admin_and_send_failed_callbacks_again(
     delivery.deliver_batch()
     failed = CallbackDelivery.objects.get()
     page = admin_client.get("/admin/senders/callbackdelivery/", {"state__exact": "failed"}).content.decode()
-    assert str(failed.message_id) in page and "HTTP 503" in admin_client.get(
-        f"/admin/senders/callbackdelivery/{failed.pk}/change/"
-    ).content.decode()
+    assert (
+        str(failed.message_id) in page
+        and "HTTP 503" in admin_client.get(f"/admin/senders/callbackdelivery/{failed.pk}/change/").content.decode()
+    )
     admin_client.post(
         "/admin/senders/callbackdelivery/", {"action": "requeue", "_selected_action": [failed.pk]}, follow=True
     )
