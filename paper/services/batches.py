@@ -34,6 +34,7 @@ from messages.services.incidents import IntegrityFailure
 from paper import letters
 from paper.models import PrintBatch, PrintItem
 from paper.services.queueing import ACTOR
+from senders.callbacks import outbox as callback_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +231,7 @@ def acknowledge(batch_id: str, now: dt.datetime | None = None) -> int:
             )
             for i in items
         )
+        callback_outbox.record("printed", [i.message_id for i in items], now)
         if batch.status != PrintBatch.Status.PRINTED:
             batch.status, batch.printed_at = PrintBatch.Status.PRINTED, now
             batch.save(update_fields=["status", "printed_at"])

@@ -19,6 +19,7 @@ from django.utils import timezone
 from citizens.models import Citizen
 from messages.models import Message, MessageEvent
 from paper.models import PrintItem
+from senders.callbacks import outbox as callback_outbox
 from senders.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def queue(items: list[PrintItem]) -> None:
         )
         for item in items
     )
+    callback_outbox.record("print_queued", [item.message_id for item in items], items[0].queued_at)
 
 
 def unacknowledged_due(now: dt.datetime | None = None):
@@ -123,5 +125,6 @@ def queue_unacknowledged(now: dt.datetime | None = None) -> int:
                     actor=ACTOR,
                     detail={"reason": item.reason},
                 )
+                callback_outbox.record("print_queued", [message.pk], now)
                 queued += 1
     return queued
