@@ -422,3 +422,27 @@ def test_operators_switch_the_service_with_commands_and_beat_runs_the_paper_task
     assert {"paper.print_batch", "paper.collect_acks", "paper.queue_unacknowledged"} <= scheduled
     app.loader.import_default_modules()
     assert {"paper.print_batch", "paper.collect_acks", "paper.queue_unacknowledged"} <= set(app.tasks)
+
+
+def test_a_body_only_letter_is_printed_as_text_pages(publish, organisation, tmp_path):
+    organisation.paper_service = True
+    organisation.save()
+    anna = CitizenFactory(name="Anna Schmitz", street="Klötzerbahn 12", postcode="4700", city="Eupen")
+    paragraphs = [
+        f"Absatz {n}: " + "Ihre Müllsteuer für das Jahr 2027 wird wie folgt berechnet. " * 3 for n in range(60)
+    ]
+    message = publish(
+        anna.national_number,
+        subject={"de": "Müllsteuer 2027"},
+        body={"de": "\n".join(paragraphs)},
+        body_main_content=True,
+        attachments=[],
+    )
+    batch = batches.print_batch(tmp_path)
+    reader = PdfReader(tmp_path / batch.id / f"{message.id}.pdf")
+    text = "\n".join(page.extract_text() for page in reader.pages[1:])
+    assert len(reader.pages) >= 4  # cover + 60 paragraphs of two lines and more over several pages
+    assert "Müllsteuer 2027" in reader.pages[1].extract_text() and "Absatz 0:" in text and "Absatz 59:" in text
+    row = json.loads((tmp_path / batch.id / "manifest.json").read_text())["items"][0]
+    assert row["pages"] == row["sheets"] == len(reader.pages)
+    assert row["envelope"] == ("DL" if len(reader.pages) <= 5 else "C5")
