@@ -304,12 +304,26 @@ def test_operators_set_the_url_in_the_admin_and_send_failed_callbacks_again(
     delivery.deliver_batch()
     failed = CallbackDelivery.objects.get()
     page = admin_client.get("/admin/senders/callbackdelivery/", {"state__exact": "failed"}).content.decode()
-    assert str(failed.message_id) in page and "HTTP 503" in admin_client.get(
-        f"/admin/senders/callbackdelivery/{failed.pk}/change/"
-    ).content.decode()
+    assert (
+        str(failed.message_id) in page
+        and "HTTP 503" in admin_client.get(f"/admin/senders/callbackdelivery/{failed.pk}/change/").content.decode()
+    )
     admin_client.post(
         "/admin/senders/callbackdelivery/", {"action": "requeue", "_selected_action": [failed.pk]}, follow=True
     )
     delivery.deliver_batch()
     failed.refresh_from_db()
     assert failed.state == "delivered" and [r.answered for r in receiver.requests] == [503, 200]
+
+
+def test_key_rotation_rewraps_the_secret_and_it_still_signs(db, sender_application, receiver):
+    from messages import crypto
+
+    secret = configuration.set_callback(sender_application, receiver.url)
+    old = SenderApplication.objects.get(pk=sender_application.pk).callback_secret_kek_id
+    new = crypto.generate_development_kek()
+    assert configuration.rewrap_secrets() == 1
+    stored = SenderApplication.objects.get(pk=sender_application.pk)
+    assert old != new and stored.callback_secret_kek_id == new
+    assert configuration.signing_secret(stored) == secret.encode()
+    assert configuration.rewrap_secrets() == 0
