@@ -53,6 +53,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "senders.deliver_due_callbacks",
         "schedule": timedelta(seconds=env.int("EBOX_CALLBACK_POLL_SECONDS", default=10)),
     },
+    "prune-callbacks": {"task": "senders.prune_callbacks", "schedule": crontab(hour=4, minute=23)},
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))

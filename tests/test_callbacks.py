@@ -327,3 +327,12 @@ def test_key_rotation_rewraps_the_secret_and_it_still_signs(db, sender_applicati
     assert old != new and stored.callback_secret_kek_id == new
     assert configuration.signing_secret(stored) == secret.encode()
     assert configuration.rewrap_secrets() == 0
+
+
+def test_delivered_callbacks_are_pruned_and_numbering_goes_on(db, with_callback, receiver, publish, citizen):
+    message = publish(citizen.national_number)
+    delivery.deliver_batch()
+    assert delivery.prune_delivered() == 0  # recent
+    assert delivery.prune_delivered(timezone.now() + dt.timedelta(days=31)) == 1
+    reading.mark_read(message, actor="citizen")
+    assert list(CallbackDelivery.objects.values_list("sequence", "event")) == [(2, "read")]
