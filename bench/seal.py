@@ -43,7 +43,8 @@ from citizens.models import Citizen  # noqa: E402
 from messages import crypto, signing  # noqa: E402
 from messages.models import Attachment, EmailNotification, Message, MessageContent  # noqa: E402
 from messages.services import publishing, reading, sealing  # noqa: E402
-from senders.models import MessageType, Organisation, SenderApplication  # noqa: E402
+from senders.callbacks import configuration  # noqa: E402
+from senders.models import CallbackDelivery, MessageType, Organisation, SenderApplication  # noqa: E402
 
 TARGET = 0.3
 
@@ -83,15 +84,19 @@ def store_accepted(
             row, _, _ = publishing._build_content(new, [])
             content = MessageContent(**row)  # the publication builds rows as dicts
             contents.append(content)
+            # Sealing decrypts the attachments' names (the seal signs them): under the content's key.
+            data_key = crypto.unwrap_key(content.kek_id, bytes(content.wrapped_key))
+            attachment_id = uuid7()
             attachments.append(
                 Attachment(
+                    id=attachment_id,
                     content=content,
                     position=1,
                     main_content=True,
                     media_type="application/pdf",
                     size=48_000 + i,
                     sha256=f"{i:064x}",
-                    meta_ct=crypto.encrypt_field(crypto.new_data_key(), i, "meta", b"{}"),
+                    meta_ct=crypto.encrypt_field(data_key, attachment_id, "meta", b'{"fileName": "letter.pdf"}'),
                     blob=f"attachments/bench-{i}.bin",
                 )
             )
@@ -141,12 +146,26 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=sealing.SEAL_BATCH)
     parser.add_argument("--per-citizen", type=int, default=1, help="messages per recipient (default: a campaign)")
+    parser.add_argument(
+        "--callbacks",
+        choices=["none", "other", "this"],
+        default="none",
+        help="callback URLs: none; on another application only (the cheap check passes, no rows); "
+        "on the sending application (one `sealed` callback row per message, nothing delivered)",
+    )
     args = parser.parse_args()
 
     # As in production (DATABASE_CONN_MAX_AGE): a worker keeps its connections between tasks.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
     call_command("migrate", verbosity=0)
     application, message_type = setup_senders()
+    if args.callbacks != "none":
+        target = application
+        if args.callbacks == "other":
+            target = SenderApplication.objects.create(
+                organisation=application.organisation, application_id="bench-other", name={}
+            )
+        configuration.set_callback(target, "http://127.0.0.1:9/callbacks")
     t0 = time.perf_counter()
     ids = store_accepted(args.messages, application, message_type, args.per_citizen)
     print(f"stored {len(ids)} accepted messages in {time.perf_counter() - t0:.1f}s")
@@ -177,6 +196,9 @@ def main() -> None:
     assert not Message.objects.filter(status="accepted").exists()
     owed = sum(EmailNotification.objects.values_list("message_count", flat=True))
     assert owed == sealed, (owed, sealed)
+    callbacks = CallbackDelivery.objects.count()
+    assert callbacks == (sealed if args.callbacks == "this" else 0), callbacks
+    print(f"callbacks: {args.callbacks} ({callbacks} rows)")
     seal_rate, raw_rate = sealed / seal_time, signed / sign_time
     ratio = seal_rate / raw_rate
     print(f"sealing (one process, batches of {args.batch}): {seal_rate:,.0f} messages/s ({seal_time:.1f}s)")

@@ -24,5 +24,7 @@ EBOX_CALLBACK_RETRY_MAX = timedelta(seconds=env.float("EBOX_CALLBACK_RETRY_MAX_S
 EBOX_CALLBACK_MAX_ATTEMPTS = env.int("EBOX_CALLBACK_MAX_ATTEMPTS", default=12)
 # A claim not finished after this long belongs to a lost worker: beat sends it again (same delivery id).
 EBOX_CALLBACK_LEASE = timedelta(seconds=env.float("EBOX_CALLBACK_LEASE_SECONDS", default=60.0))
+# Delivered callbacks are deleted after this many days (beat, once a day); failed ones stay for operators.
+EBOX_CALLBACK_RETENTION_DAYS = env.int("EBOX_CALLBACK_RETENTION_DAYS", default=30)
 # Callbacks one task claims at a time.
 EBOX_CALLBACK_BATCH = env.int("EBOX_CALLBACK_BATCH", default=100)

@@ -66,6 +66,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Campaigns whose sending task died with its worker (campaigns.services.sending).
     "resume-campaigns": {"task": "campaigns.resume_sending", "schedule": timedelta(seconds=30)},
+    "prune-callbacks": {"task": "senders.prune_callbacks", "schedule": crontab(hour=4, minute=23)},
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))

@@ -17,3 +17,9 @@ def deliver_callbacks() -> int:
 def deliver_due_callbacks() -> int:
     """Beat: take back claims of lost workers, then deliver retries that are due."""
     return delivery.deliver_due().delivered
+
+
+@shared_task(name="senders.prune_callbacks")
+def prune_callbacks() -> int:
+    """Beat, daily: delete callbacks delivered longer ago than EBOX_CALLBACK_RETENTION_DAYS."""
+    return delivery.prune_delivered()

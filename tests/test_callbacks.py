@@ -314,3 +314,25 @@ def test_operators_set_the_url_in_the_admin_and_send_failed_callbacks_again(
     delivery.deliver_batch()
     failed.refresh_from_db()
     assert failed.state == "delivered" and [r.answered for r in receiver.requests] == [503, 200]
+
+
+def test_key_rotation_rewraps_the_secret_and_it_still_signs(db, sender_application, receiver):
+    from messages import crypto
+
+    secret = configuration.set_callback(sender_application, receiver.url)
+    old = SenderApplication.objects.get(pk=sender_application.pk).callback_secret_kek_id
+    new = crypto.generate_development_kek()
+    assert configuration.rewrap_secrets() == 1
+    stored = SenderApplication.objects.get(pk=sender_application.pk)
+    assert old != new and stored.callback_secret_kek_id == new
+    assert configuration.signing_secret(stored) == secret.encode()
+    assert configuration.rewrap_secrets() == 0
+
+
+def test_delivered_callbacks_are_pruned_and_numbering_goes_on(db, with_callback, receiver, publish, citizen):
+    message = publish(citizen.national_number)
+    delivery.deliver_batch()
+    assert delivery.prune_delivered() == 0  # recent
+    assert delivery.prune_delivered(timezone.now() + dt.timedelta(days=31)) == 1
+    reading.mark_read(message, actor="citizen")
+    assert list(CallbackDelivery.objects.values_list("sequence", "event")) == [(2, "read")]

@@ -226,6 +226,15 @@ def deliver_due() -> DeliveryReport:
     return deliver()
 
 
+def prune_delivered(now: dt.datetime | None = None) -> int:
+    """Delete callbacks delivered more than EBOX_CALLBACK_RETENTION_DAYS ago (beat, daily); returns how many.
+
+    Sequence counters stay: a message's later events keep counting from where it was."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.EBOX_CALLBACK_RETENTION_DAYS)
+    deleted, _ = CallbackDelivery.objects.filter(state=State.DELIVERED, delivered_at__lt=cutoff).delete()
+    return deleted
+
+
 def requeue(ids: list[int]) -> int:
     """Operators: try failed callbacks again (and the later ones of their messages that failed behind them)."""
     with transaction.atomic():
