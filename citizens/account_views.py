@@ -35,6 +35,12 @@ def _safe_next(request) -> str | None:
     return None
 
 
+def _actor(request) -> str:
+    """Who changed the eBox's choice, for its history: the owner, or a representative by their mandate."""
+    access = getattr(request, "ebox_access", None)
+    return f"mandate:{access.mandate.pk}" if access is not None and access.mandate is not None else "citizen"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def activate(request):
@@ -44,7 +50,10 @@ def activate(request):
         if form.is_valid():
             with transaction.atomic():
                 citizen = services.activate(
-                    citizen, email=form.cleaned_data["email"], language=form.cleaned_data["language"]
+                    citizen,
+                    email=form.cleaned_data["email"],
+                    language=form.cleaned_data["language"],
+                    actor=_actor(request),
                 )
                 services.request_email_verification(citizen)
             with translation.override(citizen.preferred_language):
@@ -68,7 +77,7 @@ def deactivate(request):
     if request.POST.get("confirm") != "1":
         notices.error(request, _("Tick the box to confirm that you want paper letters again."))
         return redirect("citizens:activate")
-    services.deactivate(citizen)
+    services.deactivate(citizen, actor=_actor(request))
     notices.success(request, _("Your eBox is deactivated: public services will send you paper letters."))
     return redirect("citizens:activate")
 

@@ -211,9 +211,18 @@ def _business_data(items: list | None, language: str) -> list[tuple[str, str]]:
 @login_required
 @require_GET
 def message_detail(request, message_id):
-    citizen = current_citizen(request)
-    message = _message_or_404(citizen, message_id)
-    return _message_page(request, citizen, message)
+    access = current_access(request)
+    try:
+        message = _message_or_404(access.mailbox, message_id)
+    except Http404:
+        # A link from a notification e-mail to a letter of an eBox the person may open (their company's,
+        # their child's): open that eBox, then the letter. Anyone else's is indistinguishable from none.
+        owner_id = selectors.mailbox_of_message(message_id)
+        if owner_id and owner_id != access.mailbox.pk and mandate_selectors.access_to(access.person, owner_id):
+            request.session[mandate_selectors.SESSION_KEY] = owner_id
+            return redirect(request.path)
+        raise
+    return _message_page(request, access.mailbox, message)
 
 
 def _shown_replies(message: Message, citizen: Citizen) -> list[dict]:

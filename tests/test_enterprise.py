@@ -3,6 +3,8 @@ reading the company's letters in the portal (switcher, access log, evidence), on
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -181,3 +183,41 @@ def test_publication_to_enterprises_creates_their_ebox_of_the_right_kind(integra
     unknown = Citizen.objects.get(national_number=UNKNOWN_ENTERPRISE)
     assert (unknown.kind, unknown.is_activated) == ("enterprise", False)
     assert Message.objects.get(id=paper.json()["messageId"]).citizen == unknown
+
+
+def test_a_link_to_a_letter_of_a_mandated_ebox_opens_that_ebox(demo):
+    marie = logged_in(MARIE, "Marie", "Dubois")
+    letter = Message.objects.filter(recipient_id=BAKERY).first()
+    response = marie.get(f"/inbox/{letter.pk}/")  # from her own eBox, as from a notification e-mail
+    assert (response.status_code, response["Location"]) == (302, f"/inbox/{letter.pk}/")
+    assert marie.get(f"/inbox/{letter.pk}/").status_code == 200
+    assert "You are in the eBox of Boulangerie Dubois SRL" in marie.get("/inbox/").content.decode()
+
+
+def test_a_director_activates_the_enterprise_ebox_with_a_verified_address(transactional_db):
+    from citizens.selectors import reads_digitally
+    from mandates import services
+
+    mandate, _ = services.register_mandate(
+        UNKNOWN_ENTERPRISE,
+        MARIE,
+        role="director",
+        scope="read_and_manage",
+        valid_from=dt.date(2020, 1, 1),
+        valid_until=None,
+        owner_name="Nouvelle SRL",
+    )
+    enterprise = mandate.owner
+    marie = logged_in(MARIE, "Marie", "Dubois")
+    marie.post("/mailbox/", {"mailbox": enterprise.pk})
+    response = marie.post("/activate/", {"consent": "on", "email": "info@nouvelle.example.be", "language": "nl"})
+    assert response.status_code == 302
+    enterprise.refresh_from_db()
+    assert enterprise.is_activated and not reads_digitally(enterprise)  # paper until the address is confirmed
+    assert enterprise.activation_history.get().actor == f"mandate:{mandate.pk}"
+    marie_own = Citizen.objects.get(national_number=MARIE)
+    assert not marie_own.is_activated or marie_own.email != "info@nouvelle.example.be"
+    token = citizen_services.email_verification_token(enterprise, "info@nouvelle.example.be")
+    assert marie.post(f"/verify-email/{token}/").status_code == 302
+    enterprise.refresh_from_db()
+    assert reads_digitally(enterprise)
