@@ -21,7 +21,7 @@ from django.views.i18n import set_language as django_set_language
 
 from citizens import selectors, services
 from citizens.forms import ActivationForm, SettingsForm
-from citizens.views import current_citizen
+from citizens.views import actor_of, current_citizen
 from messages.notifications.selectors import citizens_notification_problem
 
 
@@ -33,12 +33,6 @@ def _safe_next(request) -> str | None:
     ):
         return target
     return None
-
-
-def _actor(request) -> str:
-    """Who changed the eBox's choice, for its history: the owner, or a representative by their mandate."""
-    access = getattr(request, "ebox_access", None)
-    return f"mandate:{access.mandate.pk}" if access is not None and access.mandate is not None else "citizen"
 
 
 @login_required
@@ -53,7 +47,7 @@ def activate(request):
                     citizen,
                     email=form.cleaned_data["email"],
                     language=form.cleaned_data["language"],
-                    actor=_actor(request),
+                    actor=actor_of(request),
                 )
                 services.request_email_verification(citizen)
             with translation.override(citizen.preferred_language):
@@ -77,7 +71,7 @@ def deactivate(request):
     if request.POST.get("confirm") != "1":
         notices.error(request, _("Tick the box to confirm that you want paper letters again."))
         return redirect("citizens:activate")
-    services.deactivate(citizen, actor=_actor(request))
+    services.deactivate(citizen, actor=actor_of(request))
     notices.success(request, _("Your eBox is deactivated: public services will send you paper letters."))
     return redirect("citizens:activate")
 

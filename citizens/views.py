@@ -66,6 +66,12 @@ def current_citizen(request, *, manage: bool = False) -> Citizen:
     return current_access(request, manage=manage).mailbox
 
 
+def actor_of(request) -> str:
+    """The actor of a message event: the owner ("citizen"), or a representative by their mandate."""
+    access = getattr(request, "ebox_access", None)
+    return f"mandate:{access.mandate.pk}" if access is not None and access.mandate is not None else "citizen"
+
+
 def log_access(request, citizen: Citizen, message, action: str) -> None:
     """The access, in the owner's log, naming the representative and their mandate when it is one."""
     access = getattr(request, "ebox_access", None)
@@ -277,7 +283,7 @@ def _message_page(request, citizen: Citizen, message: Message, reply_form: Reply
             log_access(request, citizen, message, AccessLogEntry.Action.OPENED)
             # The body is the main content when the sender says so or when no attachment is.
             if message.body_main_content or main_attachment is None:
-                reading.mark_read(message, actor="citizen")
+                reading.mark_read(message, actor=actor_of(request))
     subject_language = pick_language([k for k, v in text.subject.items() if v], language)
     body_language = pick_language([k for k, v in (text.body or {}).items() if v], language) if text.body else None
     context.update(
@@ -325,7 +331,7 @@ def attachment_download(request, message_id, attachment_id):
         if not inline:
             log_access(request, citizen, message, AccessLogEntry.Action.DOWNLOADED)
         if attachment.main_content:
-            reading.mark_read(message, actor="citizen")
+            reading.mark_read(message, actor=actor_of(request))
     # Cleaned again on the way out: names stored before the input was cleaned may carry bidi overrides.
     file_name = (
         clean_file_name(reading.attachment_meta(message, attachment).get("fileName") or "") or f"{attachment.id}"
@@ -342,7 +348,7 @@ def message_visibility(request, message_id):
     message = _message_or_404(citizen, message_id)
     visible = request.POST.get("visible") == "1"
     with transaction.atomic():
-        reading.set_visibility(message, visible=visible, actor="citizen")
+        reading.set_visibility(message, visible=visible, actor=actor_of(request))
         log_access(
             request, citizen, message, AccessLogEntry.Action.UNHIDDEN if visible else AccessLogEntry.Action.HIDDEN
         )

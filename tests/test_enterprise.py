@@ -82,6 +82,8 @@ def test_marie_switches_to_the_bakery_reads_its_letter_and_the_log_names_her_as_
     # The owner's access-log page (the bakery's settings, Marie manages it) names her and her role.
     settings_page = marie.get("/settings/").content.decode()
     assert "Marie Dubois, director (official register)" in settings_page
+    # The letter's "read" event names the mandate it was read under.
+    assert letter.events.get(kind="read").actor == f"mandate:{director.pk}"
     # Her own eBox's log has none of it.
     assert not AccessLogEntry.objects.filter(citizen__national_number=MARIE).exists()
 
