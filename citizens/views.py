@@ -300,7 +300,10 @@ def _message_page(request, citizen: Citizen, message: Message, reply_form: Reply
             "main_attachment": main_attachment if main_attachment and main_attachment.id not in failed else None,
             "payment": _payment(text.payment_data, organisation_name),
             "business_data": _business_data(text.business_data, language),
-            "reply_form": (reply_form or ReplyForm()) if message.reply_authorized else None,
+            # Replying is managing the eBox: not under a read-only mandate.
+            "reply_form": (reply_form or ReplyForm())
+            if message.reply_authorized and request.ebox_access.manages
+            else None,
             "replies": _shown_replies(message, citizen),
         }
     )

@@ -133,7 +133,9 @@ def test_a_read_only_delegate_reads_but_cannot_manage(demo):
     thomas = logged_in("80051212368", "Thomas", "Lambert")
     thomas.post("/mailbox/", {"mailbox": demo.pk})
     letter = Message.objects.filter(recipient_id=BAKERY).first()
-    assert thomas.get(f"/inbox/{letter.pk}/").status_code == 200
+    page = thomas.get(f"/inbox/{letter.pk}/")
+    assert page.status_code == 200
+    assert f"/inbox/{letter.pk}/visibility/" not in page.content.decode()  # no button he could not use
     assert thomas.post(f"/inbox/{letter.pk}/visibility/", {"visible": "0"}).status_code == 403
     assert thomas.post(f"/inbox/{letter.pk}/reply/", {"text": "Bonjour"}).status_code == 403
     assert thomas.post(f"/inbox/{letter.pk}/acknowledgement/", {"decision": "acknowledged"}).status_code == 403
