@@ -225,3 +225,32 @@ def test_a_director_activates_the_enterprise_ebox_with_a_verified_address(transa
     assert marie.post(f"/verify-email/{token}/").status_code == 302
     enterprise.refresh_from_db()
     assert reads_digitally(enterprise)
+
+
+def test_a_new_letter_owes_the_enterprise_a_notification_email(demo):
+    import io
+
+    from ebox.pdf import simple_pdf
+    from messages.models import EmailNotification
+    from messages.services import publishing, sealing
+    from senders.models import MessageType, SenderApplication
+
+    new = publishing.NewMessage(
+        sender_application=SenderApplication.objects.get(application_id="myminfin"),
+        message_type=MessageType.objects.get(message_type_id="tax-assessment"),
+        recipient_type="enterprise",
+        recipient_id=BAKERY,
+        subject={"fr": "Rappel TVA"},
+        attachments=[
+            publishing.AttachmentUpload(
+                file=io.BytesIO(simple_pdf("TVA", ["Rappel"])),
+                file_name="tva.pdf",
+                media_type="application/pdf",
+                main_content=True,
+            )
+        ],
+    )
+    message = publishing.publish_message(new)
+    sealing.seal_messages([message.id])
+    owed = EmailNotification.objects.get(citizen=demo)
+    assert (owed.kind, owed.message_count) == ("new_mail", 1)
