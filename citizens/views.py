@@ -124,6 +124,8 @@ def inbox(request):
         for name in ("organisation", "type", "state")
     ]
     rows = selectors.with_subjects(list(page.object_list), citizen)
+    if request.ebox_access.mandate is not None:  # a representative saw the subjects: in the owner's log
+        log_access(request, citizen, None, AccessLogEntry.Action.LISTED)
     params = request.GET.copy()
     params.pop("page", None)
     return render(

@@ -75,6 +75,7 @@ def test_marie_switches_to_the_bakery_reads_its_letter_and_the_log_names_her_as_
     director = Mandate.objects.get(owner=demo, role="director")
     log = list(AccessLogEntry.objects.filter(citizen=demo).order_by("at", "id"))
     assert [(e.action, e.accessor, e.mandate_id) for e in log] == [
+        ("listed", "Marie Dubois", director.pk),
         ("opened", "Marie Dubois", director.pk),
         ("downloaded", "Marie Dubois", director.pk),
         ("evidence", "Marie Dubois", director.pk),
@@ -142,7 +143,7 @@ def test_a_read_only_delegate_reads_but_cannot_manage(demo):
     assert thomas.get("/settings/").status_code == 403
     letter.refresh_from_db()
     assert letter.hidden_at is None
-    entry = AccessLogEntry.objects.get(citizen=demo)
+    entry = AccessLogEntry.objects.get(citizen=demo, action="opened")
     assert (entry.accessor, entry.mandate.role) == ("Thomas Lambert", "delegate")
 
 
