@@ -21,7 +21,7 @@ from django.views.i18n import set_language as django_set_language
 
 from citizens import selectors, services
 from citizens.forms import ActivationForm, SettingsForm
-from citizens.views import current_citizen
+from citizens.views import actor_of, current_citizen
 from messages.notifications.selectors import citizens_notification_problem
 
 
@@ -44,7 +44,10 @@ def activate(request):
         if form.is_valid():
             with transaction.atomic():
                 citizen = services.activate(
-                    citizen, email=form.cleaned_data["email"], language=form.cleaned_data["language"]
+                    citizen,
+                    email=form.cleaned_data["email"],
+                    language=form.cleaned_data["language"],
+                    actor=actor_of(request),
                 )
                 services.request_email_verification(citizen)
             with translation.override(citizen.preferred_language):
@@ -68,7 +71,7 @@ def deactivate(request):
     if request.POST.get("confirm") != "1":
         notices.error(request, _("Tick the box to confirm that you want paper letters again."))
         return redirect("citizens:activate")
-    services.deactivate(citizen)
+    services.deactivate(citizen, actor=actor_of(request))
     notices.success(request, _("Your eBox is deactivated: public services will send you paper letters."))
     return redirect("citizens:activate")
 

@@ -107,6 +107,13 @@ def citizen_message(citizen: Citizen, message_id) -> Message:
     ).get(pk=message_id, citizen=citizen, status=Message.Status.SEALED)
 
 
+def mailbox_of_message(message_id) -> int | None:
+    """The id of the eBox an available message is in (None if none), to find it from a link."""
+    return (
+        Message.objects.filter(pk=message_id, status=Message.Status.SEALED).values_list("citizen_id", flat=True).first()
+    )
+
+
 def _subjects_and_bodies(messages: list[Message], with_body: bool) -> dict:
     """Decrypt subjects (and bodies) once per shared content; unreadable content maps to None."""
     import json

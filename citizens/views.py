@@ -65,6 +65,12 @@ def current_citizen(request, *, manage: bool = False) -> Citizen:
     return current_access(request, manage=manage).mailbox
 
 
+def actor_of(request) -> str:
+    """The actor of a message event: the owner ("citizen"), or a representative by their mandate."""
+    access = getattr(request, "ebox_access", None)
+    return f"mandate:{access.mandate.pk}" if access is not None and access.mandate is not None else "citizen"
+
+
 def log_access(request, citizen: Citizen, message, action: str) -> None:
     """The access, in the owner's log, naming the representative and their mandate when it is one."""
     access = getattr(request, "ebox_access", None)
@@ -117,6 +123,8 @@ def inbox(request):
         for name in ("organisation", "type", "state")
     ]
     rows = selectors.with_subjects(list(page.object_list), citizen)
+    if request.ebox_access.mandate is not None:  # a representative saw the subjects: in the owner's log
+        log_access(request, citizen, None, AccessLogEntry.Action.LISTED)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -163,9 +171,18 @@ def _business_data(items: list | None, language: str) -> list[tuple[str, str]]:
 @login_required
 @require_GET
 def message_detail(request, message_id):
-    citizen = current_citizen(request)
-    message = _message_or_404(citizen, message_id)
-    return _message_page(request, citizen, message)
+    access = current_access(request)
+    try:
+        message = _message_or_404(access.mailbox, message_id)
+    except Http404:
+        # A link from a notification e-mail to a letter of an eBox the person may open (their company's,
+        # their child's): open that eBox, then the letter. Anyone else's is indistinguishable from none.
+        owner_id = selectors.mailbox_of_message(message_id)
+        if owner_id and owner_id != access.mailbox.pk and mandate_selectors.access_to(access.person, owner_id):
+            request.session[mandate_selectors.SESSION_KEY] = owner_id
+            return redirect(request.path)
+        raise
+    return _message_page(request, access.mailbox, message)
 
 
 def _shown_replies(message: Message, citizen: Citizen) -> list[dict]:
@@ -220,7 +237,7 @@ def _message_page(request, citizen: Citizen, message: Message, reply_form: Reply
             log_access(request, citizen, message, AccessLogEntry.Action.OPENED)
             # The body is the main content when the sender says so or when no attachment is.
             if message.body_main_content or main_attachment is None:
-                reading.mark_read(message, actor="citizen")
+                reading.mark_read(message, actor=actor_of(request))
     subject_language = pick_language([k for k, v in text.subject.items() if v], language)
     body_language = pick_language([k for k, v in (text.body or {}).items() if v], language) if text.body else None
     context.update(
@@ -237,7 +254,10 @@ def _message_page(request, citizen: Citizen, message: Message, reply_form: Reply
             "main_attachment": main_attachment if main_attachment and main_attachment.id not in failed else None,
             "payment": _payment(text.payment_data, organisation_name),
             "business_data": _business_data(text.business_data, language),
-            "reply_form": (reply_form or ReplyForm()) if message.reply_authorized else None,
+            # Replying is managing the eBox: not under a read-only mandate.
+            "reply_form": (reply_form or ReplyForm())
+            if message.reply_authorized and request.ebox_access.manages
+            else None,
             "replies": _shown_replies(message, citizen),
         }
     )
@@ -268,7 +288,7 @@ def attachment_download(request, message_id, attachment_id):
         if not inline:
             log_access(request, citizen, message, AccessLogEntry.Action.DOWNLOADED)
         if attachment.main_content:
-            reading.mark_read(message, actor="citizen")
+            reading.mark_read(message, actor=actor_of(request))
     # Cleaned again on the way out: names stored before the input was cleaned may carry bidi overrides.
     file_name = (
         clean_file_name(reading.attachment_meta(message, attachment).get("fileName") or "") or f"{attachment.id}"
@@ -285,7 +305,7 @@ def message_visibility(request, message_id):
     message = _message_or_404(citizen, message_id)
     visible = request.POST.get("visible") == "1"
     with transaction.atomic():
-        reading.set_visibility(message, visible=visible, actor="citizen")
+        reading.set_visibility(message, visible=visible, actor=actor_of(request))
         log_access(
             request, citizen, message, AccessLogEntry.Action.UNHIDDEN if visible else AccessLogEntry.Action.HIDDEN
         )

@@ -3,6 +3,8 @@ reading the company's letters in the portal (switcher, access log, evidence), on
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -73,6 +75,7 @@ def test_marie_switches_to_the_bakery_reads_its_letter_and_the_log_names_her_as_
     director = Mandate.objects.get(owner=demo, role="director")
     log = list(AccessLogEntry.objects.filter(citizen=demo).order_by("at", "id"))
     assert [(e.action, e.accessor, e.mandate_id) for e in log] == [
+        ("listed", "Marie Dubois", director.pk),
         ("opened", "Marie Dubois", director.pk),
         ("downloaded", "Marie Dubois", director.pk),
         ("evidence", "Marie Dubois", director.pk),
@@ -80,6 +83,8 @@ def test_marie_switches_to_the_bakery_reads_its_letter_and_the_log_names_her_as_
     # The owner's access-log page (the bakery's settings, Marie manages it) names her and her role.
     settings_page = marie.get("/settings/").content.decode()
     assert "Marie Dubois, director (official register)" in settings_page
+    # The letter's "read" event names the mandate it was read under.
+    assert letter.events.get(kind="read").actor == f"mandate:{director.pk}"
     # Her own eBox's log has none of it.
     assert not AccessLogEntry.objects.filter(citizen__national_number=MARIE).exists()
 
@@ -129,14 +134,16 @@ def test_a_read_only_delegate_reads_but_cannot_manage(demo):
     thomas = logged_in("80051212368", "Thomas", "Lambert")
     thomas.post("/mailbox/", {"mailbox": demo.pk})
     letter = Message.objects.filter(recipient_id=BAKERY).first()
-    assert thomas.get(f"/inbox/{letter.pk}/").status_code == 200
+    page = thomas.get(f"/inbox/{letter.pk}/")
+    assert page.status_code == 200
+    assert f"/inbox/{letter.pk}/visibility/" not in page.content.decode()  # no button he could not use
     assert thomas.post(f"/inbox/{letter.pk}/visibility/", {"visible": "0"}).status_code == 403
     assert thomas.post(f"/inbox/{letter.pk}/reply/", {"text": "Bonjour"}).status_code == 403
     assert thomas.post(f"/inbox/{letter.pk}/acknowledgement/", {"decision": "acknowledged"}).status_code == 403
     assert thomas.get("/settings/").status_code == 403
     letter.refresh_from_db()
     assert letter.hidden_at is None
-    entry = AccessLogEntry.objects.get(citizen=demo)
+    entry = AccessLogEntry.objects.get(citizen=demo, action="opened")
     assert (entry.accessor, entry.mandate.role) == ("Thomas Lambert", "delegate")
 
 
@@ -181,3 +188,70 @@ def test_publication_to_enterprises_creates_their_ebox_of_the_right_kind(integra
     unknown = Citizen.objects.get(national_number=UNKNOWN_ENTERPRISE)
     assert (unknown.kind, unknown.is_activated) == ("enterprise", False)
     assert Message.objects.get(id=paper.json()["messageId"]).citizen == unknown
+
+
+def test_a_link_to_a_letter_of_a_mandated_ebox_opens_that_ebox(demo):
+    marie = logged_in(MARIE, "Marie", "Dubois")
+    letter = Message.objects.filter(recipient_id=BAKERY).first()
+    response = marie.get(f"/inbox/{letter.pk}/")  # from her own eBox, as from a notification e-mail
+    assert (response.status_code, response["Location"]) == (302, f"/inbox/{letter.pk}/")
+    assert marie.get(f"/inbox/{letter.pk}/").status_code == 200
+    assert "You are in the eBox of Boulangerie Dubois SRL" in marie.get("/inbox/").content.decode()
+
+
+def test_a_director_activates_the_enterprise_ebox_with_a_verified_address(transactional_db):
+    from citizens.selectors import reads_digitally
+    from mandates import services
+
+    mandate, _ = services.register_mandate(
+        UNKNOWN_ENTERPRISE,
+        MARIE,
+        role="director",
+        scope="read_and_manage",
+        valid_from=dt.date(2020, 1, 1),
+        valid_until=None,
+        owner_name="Nouvelle SRL",
+    )
+    enterprise = mandate.owner
+    marie = logged_in(MARIE, "Marie", "Dubois")
+    marie.post("/mailbox/", {"mailbox": enterprise.pk})
+    response = marie.post("/activate/", {"consent": "on", "email": "info@nouvelle.example.be", "language": "nl"})
+    assert response.status_code == 302
+    enterprise.refresh_from_db()
+    assert enterprise.is_activated and not reads_digitally(enterprise)  # paper until the address is confirmed
+    assert enterprise.activation_history.get().actor == f"mandate:{mandate.pk}"
+    marie_own = Citizen.objects.get(national_number=MARIE)
+    assert not marie_own.is_activated or marie_own.email != "info@nouvelle.example.be"
+    token = citizen_services.email_verification_token(enterprise, "info@nouvelle.example.be")
+    assert marie.post(f"/verify-email/{token}/").status_code == 302
+    enterprise.refresh_from_db()
+    assert reads_digitally(enterprise)
+
+
+def test_a_new_letter_owes_the_enterprise_a_notification_email(demo):
+    import io
+
+    from ebox.pdf import simple_pdf
+    from messages.models import EmailNotification
+    from messages.services import publishing, sealing
+    from senders.models import MessageType, SenderApplication
+
+    new = publishing.NewMessage(
+        sender_application=SenderApplication.objects.get(application_id="myminfin"),
+        message_type=MessageType.objects.get(message_type_id="tax-assessment"),
+        recipient_type="enterprise",
+        recipient_id=BAKERY,
+        subject={"fr": "Rappel TVA"},
+        attachments=[
+            publishing.AttachmentUpload(
+                file=io.BytesIO(simple_pdf("TVA", ["Rappel"])),
+                file_name="tva.pdf",
+                media_type="application/pdf",
+                main_content=True,
+            )
+        ],
+    )
+    message = publishing.publish_message(new)
+    sealing.seal_messages([message.id])
+    owed = EmailNotification.objects.get(citizen=demo)
+    assert (owed.kind, owed.message_count) == ("new_mail", 1)

@@ -237,3 +237,23 @@ def test_import_mandates_rejects_a_bad_file_atomically(tmp_path, db, capsys):
     with pytest.raises(CommandError):
         call_command("import_mandates", str(missing))
     assert "line 1: the header lacks" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("language", ["fr", "nl", "de"])
+def test_the_mandate_page_and_switcher_speak_the_language(bakery, language):
+    marie = logged_in(MARIE, "Marie", "Dubois")
+    marie.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    marie.post("/mailbox/", {"mailbox": bakery.pk})
+    html = marie.get("/mandates/").content.decode()
+    assert f'<html lang="{language}">' in html
+    for english in (
+        "Give the mandate",
+        "Who may open the eBox of",
+        "from the official register",
+        "What they may do",
+        "National register number of the person",
+        "director (official register)",
+        "You are in the eBox of",
+        "eBoxes you may open for others",
+    ):
+        assert english not in html, (language, english)
