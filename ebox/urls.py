@@ -47,8 +47,10 @@ urlpatterns = [
     # RFC 8414 wants the metadata at the origin's root, not under /o/.
     path("", include((oauth2_urls.metadata_urlpatterns, "oauth2_metadata"))),
     path("inbox/<uuid:message_id>/evidence.json", message_views.citizen_evidence, name="citizen-evidence"),
+    path("sender/", include("sender_portal.urls")),
     path("dev/mail/", include("demo.devmail")),  # 404 unless DEBUG or EBOX_DEV_MAIL_VIEW; staff only
     path("", include("citizens.urls")),
+    path("", include("mandates.urls")),
     path("", include("public_pages.urls")),
 ]
 

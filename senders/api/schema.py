@@ -105,6 +105,11 @@ def contract_components() -> dict[str, dict]:
         "description": "Our extension: the id of the message created for each linked recipient.",
     }
     schemas.update(copy.deepcopy(BATCH_SCHEMAS))
+    schemas.update(copy.deepcopy(PAPER_SCHEMAS))
+    # The platform's paper service (paper/): where to post a letter, and what became of its print.
+    schemas["MessageToPublish"]["properties"]["paperAddress"] = {"$ref": "#/components/schemas/PaperAddress"}
+    for name in ("PublicationStatusMessage", "MessageStatus", "BatchItemResult"):
+        schemas[name]["properties"]["paper"] = {"$ref": "#/components/schemas/PrintStatus"}
     return schemas
 
 
@@ -175,6 +180,49 @@ BATCH_SCHEMAS = {
             "accepted": {"type": "integer"},
             "rejected": {"type": "integer"},
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/BatchItemResult"}},
+        },
+    },
+}
+
+
+PAPER_SCHEMAS = {
+    "PaperAddress": {
+        "type": "object",
+        "required": ["name", "street", "postcode", "city"],
+        "additionalProperties": False,
+        "description": (
+            "Our extension: the recipient's postal address, for an organisation that uses the platform's paper "
+            "service. Used when the recipient does not read eBox (code paper, or digital_and_paper in the "
+            "organisation's transition period); without it the citizen record's address is used, and without "
+            "either the letter is not printed (code paper: the sender posts it). Lines of bpost's address block."
+        ),
+        "properties": {
+            "name": {"type": "string", "maxLength": 50, "example": "Luc Janssens"},
+            "extra": {"type": "string", "maxLength": 50, "description": "c/o, building, box…", "example": "Bus 3"},
+            "street": {"type": "string", "maxLength": 50, "example": "Grote Markt 1"},
+            "postcode": {"type": "string", "maxLength": 10, "description": "4 digits in Belgium", "example": "3000"},
+            "city": {"type": "string", "maxLength": 40, "example": "Leuven"},
+            "country": {"type": "string", "pattern": "^[A-Za-z]{2}$", "default": "BE", "description": "ISO 3166-1"},
+        },
+    },
+    "PrintStatus": {
+        "type": "object",
+        "description": (
+            "Our extension, present when the platform's paper service prints the letter: queued, in_batch (in a "
+            "print run handed to the print provider, batchId), printed (the provider acknowledged the run)."
+        ),
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["queued", "in_batch", "printed"]},
+            "reason": {
+                "type": "string",
+                "enum": ["publication", "transition", "unacknowledged"],
+                "description": "Not digital, the organisation's paper transition, or a registered letter left "
+                "unacknowledged past its message type's delay.",
+            },
+            "batchId": {"type": "string", "example": "PB-20261130-163000-3f2a1c"},
+            "queuedAt": {"type": "string", "format": "date-time"},
+            "printedAt": {"type": "string", "format": "date-time"},
         },
     },
 }
