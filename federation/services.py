@@ -35,25 +35,18 @@ def _detail(ref: str, message: str) -> dict:
 
 
 def enterprise_mailbox(enterprise_number: str, name: str = "") -> Citizen:
-    """The enterprise's mailbox row (kind enterprise), created on first sight. Raises ValueError for a bad number."""
+    """The enterprise's mailbox row (kind enterprise), created on first sight as publication does
+    (citizens.services.citizen_for_number). Raises ValueError for a bad number."""
     from django.core.exceptions import ValidationError
 
     try:
         number = normalise_enterprise_number(enterprise_number)
     except ValidationError as exc:
         raise ValueError("; ".join(exc.messages)) from exc
-    mailbox, created = Citizen.objects.get_or_create(
-        national_number=number, defaults={"kind": Citizen.Kind.ENTERPRISE, "name": name}
-    )
-    changes = {}
-    if mailbox.kind != Citizen.Kind.ENTERPRISE:
-        changes["kind"] = Citizen.Kind.ENTERPRISE
+    mailbox = citizen_services.citizen_for_number(number)
     if name and not mailbox.name:
-        changes["name"] = name
-    if changes and not created:
-        Citizen.objects.filter(pk=mailbox.pk).update(**changes)
-        for field, value in changes.items():
-            setattr(mailbox, field, value)
+        Citizen.objects.filter(pk=mailbox.pk).update(name=name)
+        mailbox.name = name
     return mailbox
 
 
