@@ -367,3 +367,51 @@ def submit_document_events(application: EnterpriseApplication, events: object) -
             return DocumentEvent.objects.bulk_create(rows)
     except IntegrityError:
         raise Refused(409, "an event with this eventCorrelationId was already submitted by this client") from None
+
+
+def record_new_documents(mailbox: Citizen) -> int:
+    """A `newDocument` event, from eBox as provider, for each of the enterprise's available messages
+    that has none yet; returns how many were recorded.
+
+    Run before the enterprise's events are read, so a client learns of every letter without eBox's
+    publication path doing more: the look-up follows the inbox index (one enterprise's sealed
+    messages), and the (client id, correlation id) constraint makes concurrent readers harmless.
+    """
+    from citizens.selectors import available_messages
+
+    provider_id = settings.EBOX_MESSAGE_PROVIDER_ID
+    recorded = DocumentEvent.objects.filter(
+        enterprise=mailbox, client_id=provider_id, event_type=DocumentEvent.Type.NEW_DOCUMENT
+    ).values("message_id")
+    missing = available_messages(mailbox).exclude(pk__in=recorded).order_by("received_at", "id")
+    rows = [
+        DocumentEvent(
+            enterprise=mailbox,
+            message=message,
+            event_type=DocumentEvent.Type.NEW_DOCUMENT,
+            event_time=message.sealed_at or message.received_at,
+            client_id=provider_id,
+            provider_id=provider_id,
+            correlation_id=f"newDocument:{message.pk}",
+            data={
+                "eventType": DocumentEvent.Type.NEW_DOCUMENT,
+                "eventCorrelationId": f"newDocument:{message.pk}",
+                "enterpriseId": mailbox.national_number,
+                "messageId": str(message.pk),
+                "receiptDate": _utc(message.received_at),
+                "expirationDate": _utc(message.expires_at),
+                "registeredMail": message.registered_mail,
+                "messageTypeId": message.message_type.message_type_id,
+                "senderOrganizationId": message.sender_organisation.enterprise_number,
+                "senderApplicationId": message.sender_application.application_id,
+            },
+        )
+        for message in missing
+    ]
+    if not rows:
+        return 0
+    return len(DocumentEvent.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+def _utc(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
