@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -80,7 +81,8 @@ class DocumentEvent(models.Model):
     """One enterprise document event (event API 1.1.1), about one of the enterprise's messages.
 
     `sequence` is the spec's eventSequenceNbr: readers page with `lastSequenceNbr`. A client's
-    (client id, eventCorrelationId) is unique: submitting it again is the spec's 409.
+    (client id, eventCorrelationId) is unique: submitting it again is the spec's 409. eBox records
+    its own `newDocument` events (client id and provider id: EBOX_MESSAGE_PROVIDER_ID).
     """
 
     class Type(models.TextChoices):
@@ -93,7 +95,7 @@ class DocumentEvent(models.Model):
     enterprise = models.ForeignKey("citizens.Citizen", on_delete=models.CASCADE, related_name="document_events")
     message = models.ForeignKey("mailbox.Message", on_delete=models.CASCADE, related_name="document_events")
     event_type = models.CharField(max_length=30, choices=Type.choices)
-    event_time = models.DateTimeField(auto_now_add=True)
+    event_time = models.DateTimeField(default=timezone.now)
     # Who submitted it: the OAuth client id, and the provider id shown as eventProviderId.
     client_id = models.CharField(max_length=100)
     provider_id = models.CharField(max_length=100)

@@ -35,25 +35,18 @@ def _detail(ref: str, message: str) -> dict:
 
 
 def enterprise_mailbox(enterprise_number: str, name: str = "") -> Citizen:
-    """The enterprise's mailbox row (kind enterprise), created on first sight. Raises ValueError for a bad number."""
+    """The enterprise's mailbox row (kind enterprise), created on first sight as publication does
+    (citizens.services.citizen_for_number). Raises ValueError for a bad number."""
     from django.core.exceptions import ValidationError
 
     try:
         number = normalise_enterprise_number(enterprise_number)
     except ValidationError as exc:
         raise ValueError("; ".join(exc.messages)) from exc
-    mailbox, created = Citizen.objects.get_or_create(
-        national_number=number, defaults={"kind": Citizen.Kind.ENTERPRISE, "name": name}
-    )
-    changes = {}
-    if mailbox.kind != Citizen.Kind.ENTERPRISE:
-        changes["kind"] = Citizen.Kind.ENTERPRISE
+    mailbox = citizen_services.citizen_for_number(number)
     if name and not mailbox.name:
-        changes["name"] = name
-    if changes and not created:
-        Citizen.objects.filter(pk=mailbox.pk).update(**changes)
-        for field, value in changes.items():
-            setattr(mailbox, field, value)
+        Citizen.objects.filter(pk=mailbox.pk).update(name=name)
+        mailbox.name = name
     return mailbox
 
 
@@ -374,3 +367,51 @@ def submit_document_events(application: EnterpriseApplication, events: object) -
             return DocumentEvent.objects.bulk_create(rows)
     except IntegrityError:
         raise Refused(409, "an event with this eventCorrelationId was already submitted by this client") from None
+
+
+def record_new_documents(mailbox: Citizen) -> int:
+    """A `newDocument` event, from eBox as provider, for each of the enterprise's available messages
+    that has none yet; returns how many were recorded.
+
+    Run before the enterprise's events are read, so a client learns of every letter without eBox's
+    publication path doing more: the look-up follows the inbox index (one enterprise's sealed
+    messages), and the (client id, correlation id) constraint makes concurrent readers harmless.
+    """
+    from citizens.selectors import available_messages
+
+    provider_id = settings.EBOX_MESSAGE_PROVIDER_ID
+    recorded = DocumentEvent.objects.filter(
+        enterprise=mailbox, client_id=provider_id, event_type=DocumentEvent.Type.NEW_DOCUMENT
+    ).values("message_id")
+    missing = available_messages(mailbox).exclude(pk__in=recorded).order_by("received_at", "id")
+    rows = [
+        DocumentEvent(
+            enterprise=mailbox,
+            message=message,
+            event_type=DocumentEvent.Type.NEW_DOCUMENT,
+            event_time=message.sealed_at or message.received_at,
+            client_id=provider_id,
+            provider_id=provider_id,
+            correlation_id=f"newDocument:{message.pk}",
+            data={
+                "eventType": DocumentEvent.Type.NEW_DOCUMENT,
+                "eventCorrelationId": f"newDocument:{message.pk}",
+                "enterpriseId": mailbox.national_number,
+                "messageId": str(message.pk),
+                "receiptDate": _utc(message.received_at),
+                "expirationDate": _utc(message.expires_at),
+                "registeredMail": message.registered_mail,
+                "messageTypeId": message.message_type.message_type_id,
+                "senderOrganizationId": message.sender_organisation.enterprise_number,
+                "senderApplicationId": message.sender_application.application_id,
+            },
+        )
+        for message in missing
+    ]
+    if not rows:
+        return 0
+    return len(DocumentEvent.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+def _utc(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,7 +12,7 @@ from messages.services import publishing, sealing
 
 
 def letter_to_enterprise(mailbox, sender_application, message_type, pdf_bytes, **overrides) -> Message:
-    """A sealed message addressed to the enterprise and stored in its mailbox (recipient_type enterprise)."""
+    """A sealed message published to the enterprise (recipient_type enterprise), through the service."""
     new = publishing.NewMessage(
         sender_application=sender_application,
         message_type=message_type,
@@ -28,10 +28,10 @@ def letter_to_enterprise(mailbox, sender_application, message_type, pdf_bytes, *
         **overrides,
     )
     message = publishing.publish_message(new)
-    # Publication files enterprise letters by recipient id; the mailbox row is what readers follow.
-    Message.objects.filter(pk=message.id).update(citizen=mailbox)
     sealing.seal_messages([message.id])
-    return Message.objects.get(pk=message.id)
+    message = Message.objects.get(pk=message.id)
+    assert message.citizen_id == mailbox.pk  # publication files it in the enterprise's own mailbox
+    return message
 
 
 def client_credentials_token(client_id: str, secret: str, scope: str | None = None) -> str:

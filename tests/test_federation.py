@@ -285,9 +285,14 @@ def test_events_are_submitted_then_read_page_by_page(letter):
     assert page["pageInfo"]["hasNext"] is True
     rest = call(token, "GET", f"{EVENTS}?lastSequenceNbr={page['pageInfo']['lastSequenceNbr']}&pageSize=2").json()
     assert_matches(rest, "EboxEnterpriseDocumentEventPage", ENTERPRISE_EVENTS)
-    assert len(rest["EboxEnterpriseDocumentEvents"]) == 1 and rest["pageInfo"]["hasNext"] is False
+    # The third submitted event, then eBox's own newDocument for the letter.
+    assert [(e["eventProviderId"], e["eventData"]["eventType"]) for e in rest["EboxEnterpriseDocumentEvents"]] == [
+        (client_id, "readDocument"),
+        ("ebox", "newDocument"),
+    ]
+    assert rest["pageInfo"]["hasNext"] is False
     filtered = call(token, "GET", f"{EVENTS}?lastSequenceNbr=0&pageSize=10&filter=newDocument").json()
-    assert [e["eventData"]["eventType"] for e in filtered["EboxEnterpriseDocumentEvents"]] == ["newDocument"]
+    assert [e["eventProviderId"] for e in filtered["EboxEnterpriseDocumentEvents"]] == [client_id, "ebox"]
     later = call(token, "GET", f"{EVENTS}?lastSequenceNbr=0&pageSize=10&startTime=2999-01-01T00:00:00Z").json()
     assert later["EboxEnterpriseDocumentEvents"] == []
 
@@ -300,7 +305,33 @@ def test_events_are_submitted_then_read_page_by_page(letter):
         token, "POST", EVENTS, [_event(letter), _event(letter, eventCorrelationId=events[0]["eventCorrelationId"])]
     )
     assert again.status_code == 409
-    assert DocumentEvent.objects.count() == 3
+    assert DocumentEvent.objects.count() == 4
+
+
+def test_ebox_records_a_new_document_event_for_each_letter(letter, bakery, sender_application, message_type, pdf_bytes):
+    _, token = enterprise_client(BAKERY)
+    page = call(token, "GET", f"{EVENTS}?lastSequenceNbr=0&pageSize=10").json()
+    assert_matches(page, "EboxEnterpriseDocumentEventPage", ENTERPRISE_EVENTS)
+    (event,) = page["EboxEnterpriseDocumentEvents"]
+    assert event["eventProviderId"] == "ebox"
+    data = event["eventData"]
+    assert (data["eventType"], data["enterpriseId"], data["messageId"]) == ("newDocument", BAKERY, str(letter.id))
+    assert data["senderApplicationId"] == sender_application.application_id
+    assert data["registeredMail"] is False
+
+    # Read again: nothing twice; a new letter is one more event, after the last sequence number.
+    last = page["pageInfo"]["lastSequenceNbr"]
+    assert (
+        call(token, "GET", f"{EVENTS}?lastSequenceNbr={last}&pageSize=10").json()["EboxEnterpriseDocumentEvents"] == []
+    )
+    second = letter_to_enterprise(bakery, sender_application, message_type, pdf_bytes, registered_mail=True)
+    (new,) = call(token, "GET", f"{EVENTS}?lastSequenceNbr={last}&pageSize=10").json()["EboxEnterpriseDocumentEvents"]
+    assert new["eventData"]["messageId"] == str(second.id) and new["eventData"]["registeredMail"] is True
+    assert DocumentEvent.objects.filter(event_type="newDocument").count() == 2
+
+    # Another enterprise's client reads none of them.
+    _, other = enterprise_client(OTHER)
+    assert call(other, "GET", f"{EVENTS}?lastSequenceNbr=0&pageSize=10").json()["EboxEnterpriseDocumentEvents"] == []
 
 
 @pytest.mark.parametrize(

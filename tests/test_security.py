@@ -519,7 +519,7 @@ def test_the_development_mail_view_is_staff_only_even_in_development(citizen, se
 # Pages anyone may see (no personal data); every other pattern must refuse an anonymous caller.
 PUBLIC = re.compile(
     r"^/(|healthz|statistics/|organisations/.*|organisations\.json|i18n/.*|oidc/.*|\.well-known/.*|"
-    r"admin/login/|api/v2/(schema|docs)/|verify-email/.*|o/(token|revoke_token|introspect)/|language/|logged-out/|favicon\.ico)$"
+    r"admin/login/|api/v2/(schema|docs)/|api/federation/v1/api(/doc(/swagger\.json|/jsonSchemas/.*)?)?|verify-email/.*|o/(token|revoke_token|introspect)/|language/|logged-out/|favicon\.ico)$"
 )
 ANONYMOUS_REFUSALS = {401, 403, 404, 405}
 LOGIN_PAGES = (settings.LOGIN_URL, "/admin/login/")

@@ -60,6 +60,7 @@ class DocumentEventsView(APIView):
             errors.append(detail("filter", f"a comma-separated list of: {', '.join(DocumentEvent.Type.values)}"))
         if errors:
             raise ApiError(400, "invalid parameters", errors)
+        services.record_new_documents(request.enterprise_app.enterprise)  # eBox's own newDocument events
         events, more = selectors.document_events(
             request.enterprise_app.enterprise, after=after, size=size, since=since, event_types=types
         )
