@@ -17,7 +17,7 @@ from messages import evidence
 from messages.models import Message
 from messages.services import incidents
 from public_pages.charts import Point, bar_chart
-from sender_portal import access, letters
+from sender_portal import access, letters, services
 from senders.models import MessageType
 
 
@@ -95,5 +95,5 @@ def letter_evidence(request, message_id):
         )
     response = HttpResponse(json.dumps(document, indent=2), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="evidence-{message.pk}.json"'
-    request.audit_ids.append(str(message.pk))
+    services.record(request.civil_servant, "download_evidence", [message.pk])
     return response

@@ -5,6 +5,7 @@ Through Django's test client on the real database; the browser walk is tests/tes
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -20,6 +21,7 @@ from messages.models import Message
 from messages.services import reading, replies, sealing
 from sender_portal import services
 from sender_portal.models import ReplyHandling, SenderRole
+from sender_portal.services import sending
 from senders.models import SenderApplication
 from tests.browser import assert_sound_html
 from tests.factories import CitizenFactory, MessageTypeFactory, OrganisationFactory
@@ -278,6 +280,8 @@ def test_a_reply_is_assigned_handled_and_answered_in_the_thread(client, organisa
     page = client.get(f"/sender/replies/{reply.pk}/").content.decode()
     assert_sound_html(page)
     assert "Voici mon extrait de compte." in page
+    read = AuditEntry.objects.filter(url="sender-portal:read_reply").latest("id")
+    assert str(reply.pk) in read.ids and "roles:administrator" in read.actor
     client.post(f"/sender/replies/{reply.pk}/update/", {"assign": administrator.pk})
     assert ReplyHandling.objects.get(reply=reply).assigned_to == administrator
     assert f"/sender/replies/{reply.pk}/" in client.get("/sender/replies/?show=mine").content.decode()
@@ -334,3 +338,14 @@ def test_credentials_rotated_in_the_portal_work_and_the_old_ones_stop_at_once(
     assert AuditEntry.objects.filter(
         url="sender-portal:revoke_application", ids__contains=[application.application_id]
     ).exists()
+
+
+def test_reading_a_reply_and_abandoned_drafts(client, organisation, administrator, settings):
+    message_type = MessageTypeFactory(organisation=organisation)
+    marie = CitizenFactory(activated=True)
+    client.post("/sender/send/", letter_form(message_type, marie.national_number, documents=[pdf_upload()]))
+    assert sending.sweep_drafts() == 0  # a fresh draft stays
+    assert sending.sweep_drafts(older_than=dt.timedelta(seconds=-60)) == 1
+    response = client.post("/sender/send/confirm/", {"action": "send"}, follow=True)
+    assert "This draft has expired" in response.content.decode()
+    assert not Message.objects.filter(sender_organisation=organisation).exists()
