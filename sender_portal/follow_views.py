@@ -13,9 +13,10 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from ebox.i18n import translate
 from messages import evidence
 from messages.models import Message
-from messages.services import incidents
+from messages.services import incidents, reading
 from public_pages.charts import Point, bar_chart
 from sender_portal import access, letters, services
 from senders.models import MessageType
@@ -75,7 +76,18 @@ def _letter_or_404(request, message_id) -> Message:
 @require_GET
 def letter_detail(request, message_id):
     message = _letter_or_404(request, message_id)
-    return render(request, "sender_portal/letter.html", {"message": message, "timeline": letters.timeline(message)})
+    subject = None
+    if message.sealed_at and message.status == Message.Status.SEALED:
+        # The sender's own letter, checked like every reading (a failure is an incident, the subject withheld).
+        try:
+            subject = translate(reading.verified_text(message, detected_by="portal").subject, request.LANGUAGE_CODE)
+        except incidents.IntegrityFailure:
+            subject = None
+    return render(
+        request,
+        "sender_portal/letter.html",
+        {"message": message, "timeline": letters.timeline(message), "subject": subject},
+    )
 
 
 @access.organisation_role_required()

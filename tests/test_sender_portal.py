@@ -239,6 +239,7 @@ def test_send_one_letter_preview_then_send_through_the_publication_service(clien
     detail = client.get(f"/sender/letters/{message.pk}/").content.decode()
     assert_sound_html(detail)
     assert "accepted" in detail and "sealed" in detail
+    assert "Votre avertissement-extrait de rôle" in detail  # the subject, once sealed and verified
     evidence = client.get(f"/sender/letters/{message.pk}/evidence.json")
     assert evidence.status_code == 200 and b"seal" in evidence.content
     filtered = client.get("/sender/letters/", {"status": "expired"}).content.decode()
