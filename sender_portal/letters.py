@@ -46,7 +46,8 @@ def letter(organisation: Organisation, message_id) -> Message:
 
 
 def timeline(message: Message) -> list[tuple[str, dt.datetime, str]]:
-    """(step, when, by) from the message's own times and its events, oldest first."""
+    """(step, when, by) from the message's own times and its events, oldest first (notified, read,
+    acknowledged, expired… and, with the paper service, queued for print and printed: every MessageEvent kind)."""
     steps = [(_("accepted"), message.received_at, "")]
     if message.sealed_at:
         steps.append((_("sealed"), message.sealed_at, ""))
@@ -55,9 +56,6 @@ def timeline(message: Message) -> list[tuple[str, dt.datetime, str]]:
         steps.append(
             (str(labels.get(event.kind, event.kind)), event.at, event.actor if event.actor == "citizen" else "")
         )
-    if message.channel in (Message.Channel.PAPER, Message.Channel.DIGITAL_AND_PAPER):
-        # Printing is the organisation's own: the step says the letter is owed on paper (no print event yet).
-        steps.append((_("to print and post (paper channel)"), message.received_at, ""))
     return sorted(steps, key=lambda s: s[1])
 
 
