@@ -13,6 +13,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from campaigns import selectors as campaign_selectors
 from ebox.i18n import translate
 from messages import evidence
 from messages.models import Message
@@ -30,8 +31,13 @@ class FilterForm(forms.Form):
     since = forms.DateField(label=_("Sent from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("Sent until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
+    campaign = forms.ChoiceField(label=_("Campaign"), required=False)
+
     def __init__(self, *args, organisation, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["campaign"].choices = [("", _("All"))] + [
+            (str(c.pk), c.name) for c in campaign_selectors.campaigns_of(organisation.pk)
+        ]
         self.fields["type"].choices = [("", _("All"))] + [
             (t.message_type_id, t.message_type_id) for t in MessageType.objects.filter(organisation=organisation)
         ]
@@ -48,6 +54,9 @@ def letter_list(request):
         status=filters.get("status"),
         since=filters.get("since"),
         until=filters.get("until"),
+        campaign=campaign_selectors.campaign_of(request.organisation.pk, filters["campaign"])
+        if filters.get("campaign")
+        else None,
     )
     page = Paginator(found, 25).get_page(request.GET.get("page"))
     months, series = letters.monthly_counts(request.organisation)

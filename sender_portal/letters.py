@@ -10,6 +10,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.models import Campaign, CampaignRow
 from messages.models import Message, MessageEvent
 from senders.models import Organisation
 
@@ -21,7 +22,7 @@ def sent_letters(
     status: str | None = None,
     since: dt.date | None = None,
     until: dt.date | None = None,
-    campaign: object | None = None,
+    campaign: Campaign | None = None,
 ) -> QuerySet[Message]:
     letters = Message.objects.filter(sender_organisation=organisation).select_related("message_type")
     if message_type:
@@ -32,9 +33,9 @@ def sent_letters(
         letters = letters.filter(received_at__date__gte=since)
     if until:
         letters = letters.filter(received_at__date__lte=until)
-    # CAMPAIGNS HOOK: the campaigns branch adds Message.campaign; filter on it when it exists.
-    if campaign is not None and any(f.name == "campaign" for f in Message._meta.get_fields()):
-        letters = letters.filter(campaign=campaign)
+    if campaign is not None:
+        # A campaign's letters are its rows' messages (CampaignRow.message_id; no foreign key, see campaigns).
+        letters = letters.filter(id__in=CampaignRow.objects.filter(campaign=campaign).values("message_id"))
     return letters.order_by("-received_at", "-id")
 
 

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from audit.models import AuditEntry
+from campaigns.models import Campaign, CampaignRow
 from citizens import services as citizen_services
 from ebox.pdf import simple_pdf
 from messages.models import Message
@@ -350,3 +351,30 @@ def test_reading_a_reply_and_abandoned_drafts(client, organisation, administrato
     response = client.post("/sender/send/confirm/", {"action": "send"}, follow=True)
     assert "This draft has expired" in response.content.decode()
     assert not Message.objects.filter(sender_organisation=organisation).exists()
+
+
+def test_sent_letters_filter_by_campaign(client, organisation, administrator, publish):
+    application = SenderApplication.objects.create(organisation=organisation, application_id="app-c", name={"fr": "c"})
+    message_type = MessageTypeFactory(organisation=organisation)
+    citizen = CitizenFactory(activated=True)
+    in_campaign = publish(citizen.national_number, sender_application=application, message_type=message_type)
+    alone = publish(citizen.national_number, sender_application=application, message_type=message_type)
+    campaign = Campaign.objects.create(
+        organisation=organisation,
+        sender_application=application,
+        message_type=message_type,
+        name="Avertissements 2026",
+        spreadsheet_name="rows.csv",
+        spreadsheet_format="csv",
+        kek_id="x",
+        wrapped_key=b"x",
+        spreadsheet_blob="x",
+    )
+    CampaignRow.objects.create(
+        campaign=campaign, number=2, recipient_id=citizen.national_number, message_id=in_campaign.pk
+    )
+    everything = client.get("/sender/letters/").content.decode()
+    assert "Avertissements 2026" in everything and str(alone.pk) in everything
+    page = client.get("/sender/letters/", {"campaign": str(campaign.pk)}).content.decode()
+    assert_sound_html(page)
+    assert str(in_campaign.pk) in page and str(alone.pk) not in page
