@@ -37,6 +37,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mailbox.sweep_integrity",
         "schedule": timedelta(seconds=env.int("EBOX_INTEGRITY_SWEEP_SECONDS", default=300)),
     },
+    # The sender portal's drafts abandoned between preview and send (sender_portal.services.sending).
+    "sender-portal-sweep-drafts": {"task": "sender_portal.sweep_drafts", "schedule": crontab(minute=43, hour=4)},
     "audit-checkpoint": {"task": "audit.sign_checkpoint", "schedule": timedelta(seconds=EBOX_AUDIT_CHECKPOINT_SECONDS)},
     # Notification e-mails whose retry time or digest window has come, and claims a dead worker left.
     "send-due-notifications": {
