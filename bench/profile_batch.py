@@ -23,6 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=5000)
     parser.add_argument("sort", nargs="?", default="cumulative")
+    parser.add_argument("--pdf", action="store_true", help="a 2 kB PDF per item, as bench/campaign.py sends")
     args = parser.parse_args()
     data_dir = common.setup_django()
     try:
@@ -35,6 +36,15 @@ def main() -> None:
             {"grant_type": "client_credentials", "client_id": issued.client_id, "client_secret": issued.client_secret},
         ).json()["access_token"]
         numbers = national_numbers(args.n * 2)
+        documents = {}
+        if args.pdf:
+            import base64
+
+            from ebox.pdf import simple_pdf
+
+            pdf = simple_pdf("Avertissement-extrait de rôle", ["Exercice 2027."], padding_bytes=1500)
+            content = base64.b64encode(pdf).decode()
+            documents = {"upfile1": {"fileName": "a.pdf", "mediaType": "application/pdf", "content": content}}
 
         def body(offset):
             return json.dumps(
@@ -47,9 +57,11 @@ def main() -> None:
                                 "messageTypeId": "tax",
                                 "subject": {"fr": "Votre courrier"},
                                 "bodyContent": {"fr": "Madame, Monsieur, " * 20},
-                                "bodyMainContent": True,
+                                "bodyMainContent": not documents,
                                 "replyAuthorized": False,
+                                "attachments": [{"httpPartName": "upfile1", "mainContent": True}] if documents else [],
                             },
+                            "documents": documents,
                         }
                         for i in range(args.n)
                     ]

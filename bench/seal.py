@@ -80,7 +80,7 @@ def store_accepted(
                 subject={"fr": f"Avertissement-extrait de rôle n° {i}", "nl": f"Aanslagbiljet nr. {i}"},
                 body={"fr": "Votre avertissement-extrait de rôle est disponible. " * 4, "nl": "Uw aanslag. " * 8},
             )
-            row, _ = publishing._build_content(new, [])
+            row, _, _ = publishing._build_content(new, [])
             content = MessageContent(**row)  # the publication builds rows as dicts
             contents.append(content)
             attachments.append(

@@ -10,6 +10,7 @@ import tempfile
 from django.conf import settings
 from django.contrib import messages as notices
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404
@@ -25,6 +26,8 @@ from citizens.models import AccessLogEntry, Citizen
 from citizens.presentation import payment as _payment
 from ebox.file_safety import clean_file_name
 from ebox.i18n import pick_language, translate
+from mandates import selectors as mandate_selectors
+from mandates.selectors import MailboxAccess
 from messages.models import Attachment, Message
 from messages.notifications.selectors import citizens_notification_problem
 from messages.services import incidents, publishing, reading, replies
@@ -41,11 +44,31 @@ class CitizenCallbackView(OIDCAuthenticationCallbackView):
         return response
 
 
-def current_citizen(request) -> Citizen:
-    citizen = getattr(request.user, "citizen", None)
-    if citizen is None:  # a staff account, not a citizen: no inbox
+def current_access(request, *, manage: bool = False) -> MailboxAccess:
+    """The mailbox this request acts on (the person's own, or one they hold a live mandate for).
+
+    Checked against the mandates on every request; `manage` refuses (403) a read-only mandate.
+    """
+    access = mandate_selectors.current_access(request)
+    if access is None:  # a staff account, not a citizen: no inbox
         raise Http404(_("This account has no eBox."))
-    return citizen
+    if getattr(request, "mandate_ended", False):
+        notices.warning(request, _("Your mandate for that eBox has ended: you are back in your own eBox."))
+    if manage and not access.manages:
+        raise PermissionDenied(_("Your mandate for this eBox lets you read it, not manage it."))
+    request.ebox_access = access
+    return access
+
+
+def current_citizen(request, *, manage: bool = False) -> Citizen:
+    """The eBox (mailbox owner) this request acts on; see current_access."""
+    return current_access(request, manage=manage).mailbox
+
+
+def log_access(request, citizen: Citizen, message, action: str) -> None:
+    """The access, in the owner's log, naming the representative and their mandate when it is one."""
+    access = getattr(request, "ebox_access", None)
+    services.log_access(citizen, message, action, mandate=access.mandate if access else None)
 
 
 def _message_or_404(citizen: Citizen, message_id) -> Message:
@@ -194,7 +217,7 @@ def _message_page(request, citizen: Citizen, message: Message, reply_form: Reply
     main_attachment = next((a for a in attachments if a.main_content), None)
     if reply_form is None:  # a refused reply shows the page again: not a new opening
         with transaction.atomic():
-            services.log_access(citizen, message, AccessLogEntry.Action.OPENED)
+            log_access(request, citizen, message, AccessLogEntry.Action.OPENED)
             # The body is the main content when the sender says so or when no attachment is.
             if message.body_main_content or main_attachment is None:
                 reading.mark_read(message, actor="citizen")
@@ -243,7 +266,7 @@ def attachment_download(request, message_id, attachment_id):
     with transaction.atomic():
         # Shown inside the message page (already logged as opened) is not a download.
         if not inline:
-            services.log_access(citizen, message, AccessLogEntry.Action.DOWNLOADED)
+            log_access(request, citizen, message, AccessLogEntry.Action.DOWNLOADED)
         if attachment.main_content:
             reading.mark_read(message, actor="citizen")
     # Cleaned again on the way out: names stored before the input was cleaned may carry bidi overrides.
@@ -258,13 +281,13 @@ def attachment_download(request, message_id, attachment_id):
 @login_required
 @require_POST
 def message_visibility(request, message_id):
-    citizen = current_citizen(request)
+    citizen = current_citizen(request, manage=True)
     message = _message_or_404(citizen, message_id)
     visible = request.POST.get("visible") == "1"
     with transaction.atomic():
         reading.set_visibility(message, visible=visible, actor="citizen")
-        services.log_access(
-            citizen, message, AccessLogEntry.Action.UNHIDDEN if visible else AccessLogEntry.Action.HIDDEN
+        log_access(
+            request, citizen, message, AccessLogEntry.Action.UNHIDDEN if visible else AccessLogEntry.Action.HIDDEN
         )
     notices.success(request, _("The message is back in your inbox.") if visible else _("The message is archived."))
     return redirect("citizens:inbox")
@@ -273,7 +296,7 @@ def message_visibility(request, message_id):
 @login_required
 @require_POST
 def message_reply(request, message_id):
-    citizen = current_citizen(request)
+    citizen = current_citizen(request, manage=True)
     message = _message_or_404(citizen, message_id)
     if not message.reply_authorized:
         raise Http404(_("This message does not accept replies."))

@@ -33,9 +33,10 @@ MAX_JSON_DEPTH = 32  # the deepest document of the API (a batch item's businessD
 MAX_JSON_INTEGER_DIGITS = 100
 READ_CHUNK = 64 * 1024
 
-# One JSON string (the unrolled form is linear on long base64 strings), and what is left between strings.
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A JSON string once its escaped quotes and backslashes are gone and only quotes and brackets are left.
+_STRING = re.compile(rb'"[^"]*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _OPENERS = {ord("["), ord("{")}
 # Escapes that can decode to NUL or to a surrogate (raw NUL or surrogate bytes are invalid JSON / UTF-8).
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
@@ -55,8 +56,15 @@ def bad_text(value: str) -> str | None:
 
 
 def json_depth(raw: bytes) -> int:
-    """How deeply arrays/objects nest in `raw` (JSON), without parsing it."""
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    """How deeply arrays/objects nest in `raw` (valid JSON), without parsing it.
+
+    Escaped backslashes, then escaped quotes, are dropped (left to right, as JSON reads them), and
+    everything but quotes and brackets: what is left is short, and its strings hold only
+    brackets. Each step runs in C over the bytes; a regular expression over the whole body (a
+    campaign's is megabytes of base64) cost as much as parsing it (bench/profile_batch.py --pdf).
+    """
+    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    brackets = _STRING.sub(b"", structure).translate(None, _NOT_BRACKETS)
     openers = brackets.count(b"[") + brackets.count(b"{")
     if openers <= MAX_JSON_DEPTH:
         return openers  # cannot nest deeper than there are openers (the usual case: no scan)

@@ -37,6 +37,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mailbox.sweep_integrity",
         "schedule": timedelta(seconds=env.int("EBOX_INTEGRITY_SWEEP_SECONDS", default=300)),
     },
+    # The sender portal's drafts abandoned between preview and send (sender_portal.services.sending).
+    "sender-portal-sweep-drafts": {"task": "sender_portal.sweep_drafts", "schedule": crontab(minute=43, hour=4)},
     "audit-checkpoint": {"task": "audit.sign_checkpoint", "schedule": timedelta(seconds=EBOX_AUDIT_CHECKPOINT_SECONDS)},
     # Notification e-mails whose retry time or digest window has come, and claims a dead worker left.
     "send-due-notifications": {
@@ -48,6 +50,22 @@ CELERY_BEAT_SCHEDULE = {
     # Expiry and crypto-shredding (messages.services.expiry); audit retention (audit.retention).
     "expire-messages": {"task": "mailbox.expire_messages", "schedule": env.int("EBOX_EXPIRY_SECONDS", default=300)},
     "prune-audit": {"task": "audit.prune", "schedule": crontab(hour=4, minute=41)},
+    # The paper service (paper/): unacknowledged registered letters to print, a print run into
+    # EBOX_PRINT_OUT_DIR, and the provider's acknowledgement files picked up from it.
+    "queue-unacknowledged-for-print": {"task": "paper.queue_unacknowledged", "schedule": crontab(minute=7)},
+    "print-batch": {
+        "task": "paper.print_batch",
+        "schedule": timedelta(seconds=env.int("EBOX_PRINT_BATCH_SECONDS", default=3600)),
+    },
+    "collect-print-acks": {
+        "task": "paper.collect_acks",
+        "schedule": timedelta(seconds=env.int("EBOX_PRINT_ACK_POLL_SECONDS", default=300)),
+    },
+    # Sender callbacks whose retry time has come, and claims a lost worker left (senders.callbacks).
+    "deliver-due-callbacks": {
+        "task": "senders.deliver_due_callbacks",
+        "schedule": timedelta(seconds=env.int("EBOX_CALLBACK_POLL_SECONDS", default=10)),
+    },
     # Campaigns whose sending task died with its worker (campaigns.services.sending).
     "resume-campaigns": {"task": "campaigns.resume_sending", "schedule": timedelta(seconds=30)},
 }

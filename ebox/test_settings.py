@@ -40,3 +40,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("EBOX_TEST_CONN_MAX_AG
 # here) and the session turns it on (audit/append_only.py).
 EBOX_AUDIT_TRUNCATE_SWITCH = True
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c ebox.audit_truncate_allowed=on"  # noqa: F405
+
+# Attachment blobs stay files in the suite's tests (several tamper with a blob's file to prove
+# the integrity checks); the PostgreSQL blob store (messages.blobs) has its own tests, which turn
+# it on (tests/test_campaign.py), as production's default does (ebox/settings_blobs.py).
+EBOX_DATABASE_BLOB_MAX_BYTES = int(os.environ.get("EBOX_TEST_DATABASE_BLOB_MAX_BYTES", "0"))

@@ -13,11 +13,13 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from campaigns import selectors as campaign_selectors
+from ebox.i18n import translate
 from messages import evidence
 from messages.models import Message
-from messages.services import incidents
+from messages.services import incidents, reading
 from public_pages.charts import Point, bar_chart
-from sender_portal import access, letters
+from sender_portal import access, letters, services
 from senders.models import MessageType
 
 
@@ -29,8 +31,13 @@ class FilterForm(forms.Form):
     since = forms.DateField(label=_("Sent from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("Sent until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
+    campaign = forms.ChoiceField(label=_("Campaign"), required=False)
+
     def __init__(self, *args, organisation, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["campaign"].choices = [("", _("All"))] + [
+            (str(c.pk), c.name) for c in campaign_selectors.campaigns_of(organisation.pk)
+        ]
         self.fields["type"].choices = [("", _("All"))] + [
             (t.message_type_id, t.message_type_id) for t in MessageType.objects.filter(organisation=organisation)
         ]
@@ -47,6 +54,9 @@ def letter_list(request):
         status=filters.get("status"),
         since=filters.get("since"),
         until=filters.get("until"),
+        campaign=campaign_selectors.campaign_of(request.organisation.pk, filters["campaign"])
+        if filters.get("campaign")
+        else None,
     )
     page = Paginator(found, 25).get_page(request.GET.get("page"))
     months, series = letters.monthly_counts(request.organisation)
@@ -75,7 +85,18 @@ def _letter_or_404(request, message_id) -> Message:
 @require_GET
 def letter_detail(request, message_id):
     message = _letter_or_404(request, message_id)
-    return render(request, "sender_portal/letter.html", {"message": message, "timeline": letters.timeline(message)})
+    subject = None
+    if message.sealed_at and message.status == Message.Status.SEALED:
+        # The sender's own letter, checked like every reading (a failure is an incident, the subject withheld).
+        try:
+            subject = translate(reading.verified_text(message, detected_by="portal").subject, request.LANGUAGE_CODE)
+        except incidents.IntegrityFailure:
+            subject = None
+    return render(
+        request,
+        "sender_portal/letter.html",
+        {"message": message, "timeline": letters.timeline(message), "subject": subject},
+    )
 
 
 @access.organisation_role_required()
@@ -95,5 +116,5 @@ def letter_evidence(request, message_id):
         )
     response = HttpResponse(json.dumps(document, indent=2), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="evidence-{message.pk}.json"'
-    request.audit_ids.append(str(message.pk))
+    services.record(request.civil_servant, "download_evidence", [message.pk])
     return response

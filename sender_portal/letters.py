@@ -10,6 +10,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.models import Campaign, CampaignRow
 from messages.models import Message, MessageEvent
 from senders.models import Organisation
 
@@ -21,7 +22,7 @@ def sent_letters(
     status: str | None = None,
     since: dt.date | None = None,
     until: dt.date | None = None,
-    campaign: object | None = None,
+    campaign: Campaign | None = None,
 ) -> QuerySet[Message]:
     letters = Message.objects.filter(sender_organisation=organisation).select_related("message_type")
     if message_type:
@@ -32,9 +33,9 @@ def sent_letters(
         letters = letters.filter(received_at__date__gte=since)
     if until:
         letters = letters.filter(received_at__date__lte=until)
-    # CAMPAIGNS HOOK: the campaigns branch adds Message.campaign; filter on it when it exists.
-    if campaign is not None and any(f.name == "campaign" for f in Message._meta.get_fields()):
-        letters = letters.filter(campaign=campaign)
+    if campaign is not None:
+        # A campaign's letters are its rows' messages (CampaignRow.message_id; no foreign key, see campaigns).
+        letters = letters.filter(id__in=CampaignRow.objects.filter(campaign=campaign).values("message_id"))
     return letters.order_by("-received_at", "-id")
 
 
@@ -46,7 +47,8 @@ def letter(organisation: Organisation, message_id) -> Message:
 
 
 def timeline(message: Message) -> list[tuple[str, dt.datetime, str]]:
-    """(step, when, by) from the message's own times and its events, oldest first."""
+    """(step, when, by) from the message's own times and its events, oldest first (notified, read,
+    acknowledged, expired… and, with the paper service, queued for print and printed: every MessageEvent kind)."""
     steps = [(_("accepted"), message.received_at, "")]
     if message.sealed_at:
         steps.append((_("sealed"), message.sealed_at, ""))
@@ -55,9 +57,6 @@ def timeline(message: Message) -> list[tuple[str, dt.datetime, str]]:
         steps.append(
             (str(labels.get(event.kind, event.kind)), event.at, event.actor if event.actor == "citizen" else "")
         )
-    if message.channel in (Message.Channel.PAPER, Message.Channel.DIGITAL_AND_PAPER):
-        # Printing is the organisation's own: the step says the letter is owed on paper (no print event yet).
-        steps.append((_("to print and post (paper channel)"), message.received_at, ""))
     return sorted(steps, key=lambda s: s[1])
 
 

@@ -14,7 +14,7 @@ from citizens.models import Citizen
 from messages.models import Reply
 from messages.services import incidents
 from messages.services import replies as message_replies
-from sender_portal import access, selectors
+from sender_portal import access, selectors, services
 from sender_portal.services import replies
 
 READERS = replies.READERS
@@ -49,7 +49,7 @@ def reply_detail(request, reply_id):
         text = message_replies.verified_reply(reply, detected_by="portal")
     except incidents.IntegrityFailure:
         text = None
-    request.audit_ids.append(str(reply.pk))  # reading a citizen's reply is recorded
+    services.record(request.civil_servant, "read_reply", [reply.pk])  # who read a citizen's reply, in which role
     handling = getattr(reply, "handling", None)
     return render(
         request,

@@ -150,6 +150,10 @@ def send_draft(request):
         return redirect("sender_portal:preview")
     except sending.DuplicatePublication as exc:
         message = Message.objects.get(pk=exc.message_id)
+    except OSError:  # its PDFs were swept (an abandoned draft, sender_portal.sweep_drafts)
+        del request.session[DRAFT_KEY]
+        notices.error(request, _("This draft has expired: please fill in the letter again."))
+        return redirect("sender_portal:send")
     del request.session[DRAFT_KEY]
     reply = Reply.objects.filter(pk=draft.get("reply") or None, sender_organisation=request.organisation).first()
     if reply is not None and request.civil_servant.has(*replies.READERS):

@@ -6,6 +6,7 @@ import csv
 import io
 import zipfile
 
+from bench.batch import national_numbers as bench_numbers
 from ebox.pdf import simple_pdf
 
 COLUMNS = ["recipient", "name", "subject_fr", "subject_nl", "body_fr", "pdf",
@@ -13,19 +14,8 @@ COLUMNS = ["recipient", "name", "subject_fr", "subject_nl", "body_fr", "pdf",
 
 
 def national_numbers(count: int) -> list[str]:
-    """Valid, distinct national numbers (born 1960-01-01 onwards, odd serials, mod 97)."""
-    import datetime as dt
-
-    out: list[str] = []
-    day = dt.date(1960, 1, 1)
-    while len(out) < count:
-        for serial in range(1, 998, 2):
-            first9 = f"{day:%y%m%d}{serial:03d}"
-            out.append(f"{first9}{97 - int(first9) % 97:02d}")
-            if len(out) == count:
-                break
-        day += dt.timedelta(days=1)
-    return out
+    """Valid, distinct national numbers (born 1960-01-01 onwards; bench.batch makes them)."""
+    return bench_numbers(count, born_from=1960)
 
 
 def campaign_files(count: int, broken: dict[int, tuple[str, str]] | None = None, delimiter: str = ";"):

@@ -5,6 +5,7 @@ Through Django's test client on the real database; the browser walk is tests/tes
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -14,12 +15,14 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from audit.models import AuditEntry
+from campaigns.models import Campaign, CampaignRow
 from citizens import services as citizen_services
 from ebox.pdf import simple_pdf
 from messages.models import Message
 from messages.services import reading, replies, sealing
 from sender_portal import services
 from sender_portal.models import ReplyHandling, SenderRole
+from sender_portal.services import sending
 from senders.models import SenderApplication
 from tests.browser import assert_sound_html
 from tests.factories import CitizenFactory, MessageTypeFactory, OrganisationFactory
@@ -237,6 +240,7 @@ def test_send_one_letter_preview_then_send_through_the_publication_service(clien
     detail = client.get(f"/sender/letters/{message.pk}/").content.decode()
     assert_sound_html(detail)
     assert "accepted" in detail and "sealed" in detail
+    assert "Votre avertissement-extrait de rôle" in detail  # the subject, once sealed and verified
     evidence = client.get(f"/sender/letters/{message.pk}/evidence.json")
     assert evidence.status_code == 200 and b"seal" in evidence.content
     filtered = client.get("/sender/letters/", {"status": "expired"}).content.decode()
@@ -278,6 +282,8 @@ def test_a_reply_is_assigned_handled_and_answered_in_the_thread(client, organisa
     page = client.get(f"/sender/replies/{reply.pk}/").content.decode()
     assert_sound_html(page)
     assert "Voici mon extrait de compte." in page
+    read = AuditEntry.objects.filter(url="sender-portal:read_reply").latest("id")
+    assert str(reply.pk) in read.ids and "roles:administrator" in read.actor
     client.post(f"/sender/replies/{reply.pk}/update/", {"assign": administrator.pk})
     assert ReplyHandling.objects.get(reply=reply).assigned_to == administrator
     assert f"/sender/replies/{reply.pk}/" in client.get("/sender/replies/?show=mine").content.decode()
@@ -334,3 +340,41 @@ def test_credentials_rotated_in_the_portal_work_and_the_old_ones_stop_at_once(
     assert AuditEntry.objects.filter(
         url="sender-portal:revoke_application", ids__contains=[application.application_id]
     ).exists()
+
+
+def test_reading_a_reply_and_abandoned_drafts(client, organisation, administrator, settings):
+    message_type = MessageTypeFactory(organisation=organisation)
+    marie = CitizenFactory(activated=True)
+    client.post("/sender/send/", letter_form(message_type, marie.national_number, documents=[pdf_upload()]))
+    assert sending.sweep_drafts() == 0  # a fresh draft stays
+    assert sending.sweep_drafts(older_than=dt.timedelta(seconds=-60)) == 1
+    response = client.post("/sender/send/confirm/", {"action": "send"}, follow=True)
+    assert "This draft has expired" in response.content.decode()
+    assert not Message.objects.filter(sender_organisation=organisation).exists()
+
+
+def test_sent_letters_filter_by_campaign(client, organisation, administrator, publish):
+    application = SenderApplication.objects.create(organisation=organisation, application_id="app-c", name={"fr": "c"})
+    message_type = MessageTypeFactory(organisation=organisation)
+    citizen = CitizenFactory(activated=True)
+    in_campaign = publish(citizen.national_number, sender_application=application, message_type=message_type)
+    alone = publish(citizen.national_number, sender_application=application, message_type=message_type)
+    campaign = Campaign.objects.create(
+        organisation=organisation,
+        sender_application=application,
+        message_type=message_type,
+        name="Avertissements 2026",
+        spreadsheet_name="rows.csv",
+        spreadsheet_format="csv",
+        kek_id="x",
+        wrapped_key=b"x",
+        spreadsheet_blob="x",
+    )
+    CampaignRow.objects.create(
+        campaign=campaign, number=2, recipient_id=citizen.national_number, message_id=in_campaign.pk
+    )
+    everything = client.get("/sender/letters/").content.decode()
+    assert "Avertissements 2026" in everything and str(alone.pk) in everything
+    page = client.get("/sender/letters/", {"campaign": str(campaign.pk)}).content.decode()
+    assert_sound_html(page)
+    assert str(in_campaign.pk) in page and str(alone.pk) not in page

@@ -22,13 +22,14 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
+from messages import blobs as blob_store
 from messages.models import Attachment, Message, MessageContent, MessageEvent, RetainedSeal
 from messages.services import incidents, reading
+from senders.callbacks import outbox as callback_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ def expire_due(now: dt.datetime | None = None, batch: int = 5000) -> int:
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_EXPIRE_SQL, {"now": now, "limit": batch})
-            count = len(cursor.fetchall())
+            expired = [row[0] for row in cursor.fetchall()]
+            callback_outbox.record("expired", expired, now)
+            count = len(expired)
         total += count
         if count < batch:
             return total
@@ -108,18 +111,10 @@ def shred_content(content: MessageContent, now: dt.datetime | None = None) -> bo
         MessageEvent.objects.bulk_create(
             [MessageEvent(message=m, kind=MessageEvent.Kind.SHREDDED, at=now, actor="retention") for m in messages]
         )
-        # The key is gone with the commit; the blobs (ciphertext under it) go after it.
-        transaction.on_commit(lambda: _delete_blobs(blobs))
+        callback_outbox.record("shredded", [m.pk for m in messages], now)
+        # The key is gone with the commit; database blobs go with it, stored ones after it.
+        blob_store.shred(blobs)
     return True
-
-
-def _delete_blobs(blobs: list[str]) -> None:
-    for name in blobs:
-        if name:
-            try:
-                default_storage.delete(name)
-            except OSError:
-                logger.warning("retention: could not delete blob %s (unreadable without its key)", name)
 
 
 def shred_due(now: dt.datetime | None = None, limit: int = 1000) -> int:

@@ -1,5 +1,9 @@
 """The publication's hot path: a publication's rows written in one statement, a batch's with COPY.
 
+Its interface: `insert_together(groups, audit_entry)` (one publication), `copy_insert(model, rows)`
+and `copy_insert_new(model, rows, conflict)` (a batch: COPY, the latter skipping rows a unique
+constraint already holds), `stored(model, row)` (the instance of a row just stored).
+
 Rows are dicts of column values by attribute name (`content_id`), not model instances:
 profiling showed building instances (and reading them back) as a large part of a publication
 and of a batch. Only `messages.services.publishing` writes through here; elsewhere the ORM is
@@ -140,6 +144,50 @@ def copy_insert(model, rows: list[dict]) -> None:
     if rows:
         columns = [column.name for column in _columns(model)]
         _copy_rows(model._meta.db_table, columns, (_db_values(model, row) for row in rows))
+
+
+def copy_insert_new(model, rows: list[dict]) -> set:
+    """Insert rows with COPY, skipping those a unique constraint already holds; return the primary
+    keys of the rows inserted. In the current transaction.
+
+    COPY has no ON CONFLICT: the rows are copied into a temporary table (created once per session,
+    emptied at commit: no WAL, no index), then moved by one `INSERT … SELECT … ON CONFLICT DO
+    NOTHING RETURNING` (no conflict target: a partial unique index, such as the Idempotency key's,
+    cannot be named as a constraint; the caller's rows have new primary keys, so what conflicts is
+    the caller's business key). A row whose key a concurrent transaction is inserting waits
+    for it, then is skipped if it committed: a retried chunk with the same Idempotency keys stores
+    nothing twice, and no race makes the batch fail or retry.
+    """
+    if not rows:
+        return set()
+    from django.db import connection
+
+    columns = [column.name for column in _columns(model)]
+    staging = f"ebox_copy_{model._meta.db_table}"
+    insert, create = _staging_statements(model._meta.db_table, staging, tuple(columns), model._meta.pk.column)
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(create)
+        with cursor.copy(sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(staging))) as copy:
+            for row in rows:
+                copy.write_row(_db_values(model, row))
+        cursor.execute(insert)
+        inserted = {found[0] for found in cursor.fetchall()}
+        cursor.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(staging)))
+    return inserted
+
+
+@functools.cache
+def _staging_statements(table: str, staging: str, columns: tuple[str, ...], pk: str) -> tuple[sql.Composed, ...]:
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    insert = sql.SQL(
+        "INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ON CONFLICT DO NOTHING RETURNING {pk}"
+    ).format(table=sql.Identifier(table), names=names, staging=sql.Identifier(staging), pk=sql.Identifier(pk))
+    # The columns the rows fill, typed as the table's, nothing else: no constraint, no index.
+    create = sql.SQL(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS {staging} AS SELECT {names} FROM {table} WITH NO DATA"
+    ).format(staging=sql.Identifier(staging), names=names, table=sql.Identifier(table))
+    return insert, create
 
 
 def _copy_rows(table: str, columns: list[str], rows: Iterable) -> None:

@@ -9,9 +9,13 @@ encrypted in the attachment storage under a key wrapped by the KEK (never plaint
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import tempfile
 import uuid
 from dataclasses import dataclass
+
+from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from audit import services as audit
 from messages import blobs, crypto
@@ -179,3 +183,21 @@ __all__ = [
     "save_draft",
     "send_draft",
 ]
+
+
+def sweep_drafts(older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
+    """Delete the encrypted PDFs of drafts never sent nor discarded (a closed tab, an expired session).
+
+    A draft lives minutes; one a day old is abandoned. Returns how many blobs were deleted."""
+    cutoff = timezone.now() - older_than
+    try:
+        _, names = default_storage.listdir(DRAFTS_FOLDER)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    deleted = 0
+    for name in names:
+        path = f"{DRAFTS_FOLDER}/{name}"
+        if default_storage.get_modified_time(path) < cutoff:
+            blobs.delete(path)
+            deleted += 1
+    return deleted

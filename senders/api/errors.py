@@ -11,7 +11,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -87,6 +87,16 @@ def exception_handler(exc, context):
         logger.warning("database unavailable in %s: %s", context.get("view"), exc)
         response = error_response(503, "the service is briefly unavailable; nothing was stored, try again")
         response["Retry-After"] = "5"
+    elif isinstance(exc, IntegrityError):
+        # A constraint PostgreSQL checks as the rows land (a batch's COPY, foreign keys at commit):
+        # a record the request refers to changed meanwhile. The transaction rolled back whole.
+        logger.warning("constraint violated in %s: %s", context.get("view"), exc)
+        response = error_response(
+            409, "the request conflicts with stored data (changed meanwhile?); nothing was stored", code="CONFLICT"
+        )
+    elif isinstance(exc, DataError):
+        logger.warning("value refused by the database in %s: %s", context.get("view"), exc)
+        response = error_response(400, "a value was refused by the database; nothing was stored")
     elif isinstance(exc, StorageUnavailable):
         # Disk full or storage backend down: what was written is removed (messages.services.publishing).
         logger.warning("attachment storage unavailable in %s: %s", context.get("view"), exc)
