@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from django.utils import translation
 from openpyxl import Workbook
 
 from audit.models import AuditEntry
@@ -27,6 +28,13 @@ from messages.services import sealing
 from tests.campaign_support import campaign_files, zip_of
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The services answer in the active language (the pages' tests ask for English too)."""
+    with translation.override("en"):
+        yield
 
 
 def upload(sender_application, message_type, sheet: bytes, documents: bytes | None, name: str = "letters.csv"):
@@ -335,3 +343,22 @@ def test_the_template_downloaded_is_a_campaign_that_validates(client, civil_serv
                              name="campaign-template.csv", type_id=message_type.message_type_id)  # fmt: skip
     assert response.status_code == 302, response.content.decode()[-3000:]
     assert Campaign.objects.get().row_count == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        ("fr", ["Télécharger le modèle (CSV)", "Le tableur présente 1 problème", "Ligne", "Colonne"]),
+        ("nl", ["Het sjabloon downloaden (CSV)", "Het rekenblad bevat 1 probleem", "Rij", "Kolom"]),
+        ("de", ["Die Vorlage herunterladen (CSV)", "Die Tabelle weist 1 Problem auf", "Zeile", "Spalte"]),
+    ],
+)
+def test_the_campaign_page_speaks_the_civil_servants_language(client, civil_servant, message_type, language, texts):
+    civil_servant()
+    client.cookies["ebox_language"] = language
+    sheet = b"recipient;subject_fr;body_fr\n85073003399;Sujet;Texte\n"
+    response = post_campaign(client, sheet, None, type_id=message_type.message_type_id)
+    html = response.content.decode()
+    assert response.status_code == 400, html[html.find("<main") :][:1500]
+    for text in texts:
+        assert text in html

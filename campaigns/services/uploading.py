@@ -10,6 +10,7 @@ attachment storage (one data key, wrapped by the KEK) for the sending task to re
 from __future__ import annotations
 
 import contextlib
+import gc
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -107,6 +108,24 @@ def build_row(sheet: Sheet, number: int, cells: list[str], message_type_id: str,
     return new, errors
 
 
+def _young_collections_only(rows: Iterator) -> Iterator:
+    """Iterate with Python's full garbage collections held back (young ones every 1,000 rows).
+
+    Profiled: full collections, each scanning the whole (growing) heap, halved the rate of a
+    20,000-row check; a row leaves only short-lived garbage, which the young collections free.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for count, row in enumerate(rows):
+            if count % 1000 == 999:
+                gc.collect(1)
+            yield row
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def validate(sheet: Sheet, documents, context: Context, message_type_id: str) -> Validation:
     """Check every row of `sheet` (an iterator: read once) with the API's validator."""
     validation = Validation()
@@ -114,7 +133,7 @@ def validate(sheet: Sheet, documents, context: Context, message_type_id: str) ->
     if problem:
         raise CampaignRefused(problem)
     try:
-        for number, cells in sheet.rows:
+        for number, cells in _young_collections_only(sheet.rows):
             new, errors = build_row(sheet, number, cells, message_type_id, documents, context)
             for error in errors:
                 validation.add(error)
