@@ -203,8 +203,9 @@ def request_actor(request) -> str:
     if application is not None:
         parts.append(f"client:{application.client_id}")
         user = getattr(token, "user", None)
-    elif getattr(user, "sender_application", None) is not None:
-        # A sender application's request (senders.api.authentication.SenderPrincipal): no Django user.
+    elif getattr(user, "client_id", None):
+        # A sender application's request, or a partner's or enterprise client's reading reference data
+        # (senders.api.authentication.SenderPrincipal, ReaderPrincipal): no Django user.
         return f"client:{user.client_id}"
     if user is not None and user.is_authenticated:
         citizen = getattr(user, "citizen", None)  # the reverse one-to-one raises AttributeError when absent

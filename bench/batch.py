@@ -30,12 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 
 
-def national_numbers(count: int) -> list[str]:
-    """Valid, distinct national numbers (births 1950-1999, serials 1-997, mod 97)."""
+def national_numbers(count: int, born_from: int = 1950) -> list[str]:
+    """Valid, distinct national numbers (births from `born_from`, odd serials 1-997, mod 97)."""
     import datetime as dt
 
     out = []
-    day = dt.date(1950, 1, 1)
+    day = dt.date(born_from, 1, 1)
     while len(out) < count:
         for serial in range(1, 998, 2):
             first9 = f"{day:%y%m%d}{serial:03d}"

@@ -38,7 +38,7 @@ def _safe_next(request) -> str | None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def activate(request):
-    citizen = current_citizen(request)
+    citizen = current_citizen(request, manage=True)
     if request.method == "POST" and not citizen.is_activated:
         form = ActivationForm(request.POST)
         if form.is_valid():
@@ -64,7 +64,7 @@ def activate(request):
 @login_required
 @require_POST
 def deactivate(request):
-    citizen = current_citizen(request)
+    citizen = current_citizen(request, manage=True)
     if request.POST.get("confirm") != "1":
         notices.error(request, _("Tick the box to confirm that you want paper letters again."))
         return redirect("citizens:activate")
@@ -76,7 +76,7 @@ def deactivate(request):
 @login_required
 @require_POST
 def resend_verification(request):
-    citizen = current_citizen(request)
+    citizen = current_citizen(request, manage=True)
     with transaction.atomic():
         services.request_email_verification(citizen)
     notices.success(
@@ -107,7 +107,7 @@ def verify_email(request, token: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request):
-    citizen = current_citizen(request)
+    citizen = current_citizen(request, manage=True)
     if request.method == "POST":
         form = SettingsForm(request.POST, activated=citizen.is_activated)
         if form.is_valid():

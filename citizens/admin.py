@@ -1,4 +1,4 @@
-"""Citizens in the admin: identity and activation state only."""
+"""eBox owners (persons and enterprises) in the admin: identity and activation state only."""
 
 import re
 
@@ -24,10 +24,18 @@ class ActivationChangeInline(admin.TabularInline):
 
 @admin.register(Citizen)
 class CitizenAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "preferred_language", "activated_at", "email_verified_at", "last_connection_at"]
-    list_filter = ["preferred_language"]
-    search_fields = ["=national_number"]
-    search_help_text = _("National register or BIS number, with or without its dots and dash.")
+    list_display = [
+        "__str__",
+        "kind",
+        "name",
+        "preferred_language",
+        "activated_at",
+        "email_verified_at",
+        "last_connection_at",
+    ]
+    list_filter = ["kind", "preferred_language"]
+    search_fields = ["=national_number", "name"]
+    search_help_text = _("National register, BIS or enterprise number, with or without its dots and dash; or a name.")
     # The e-mail address is the citizen's own, verified by them: operators cannot rewrite it (an
     # address changed here would receive every notice, unconfirmed and unknown to the citizen).
     readonly_fields = ["email", "activated_at", "email_verified_at", "last_connection_at", "created_at", "user"]
@@ -41,7 +49,7 @@ class CitizenAdmin(admin.ModelAdmin):
 
 @admin.register(AccessLogEntry)
 class AccessLogEntryAdmin(admin.ModelAdmin):
-    list_display = ["at", "citizen", "action", "accessor", "message"]
+    list_display = ["at", "citizen", "action", "accessor", "mandate", "message"]
     list_filter = ["action"]
     readonly_fields = [f.name for f in AccessLogEntry._meta.fields]
 

@@ -7,7 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ebox.identifiers import format_national_number, validate_national_number
+from ebox.identifiers import format_mailbox_number, validate_mailbox_number
 
 
 class Language(models.TextChoices):
@@ -32,7 +32,7 @@ class Citizen(models.Model):
         ENTERPRISE = "enterprise", _("enterprise")
 
     national_number = models.CharField(
-        _("national number"), max_length=11, unique=True, validators=[validate_national_number]
+        _("national number"), max_length=11, unique=True, validators=[validate_mailbox_number]
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PERSON)
     # An enterprise's registered name (a person's name comes from the identity provider, on `user`).
@@ -65,7 +65,20 @@ class Citizen(models.Model):
         verbose_name_plural = _("citizens")
 
     def __str__(self) -> str:
-        return format_national_number(self.national_number)
+        return format_mailbox_number(self.national_number)
+
+    @property
+    def is_enterprise(self) -> bool:
+        return self.kind == self.Kind.ENTERPRISE
+
+    @property
+    def display_name(self) -> str:
+        """How the mailbox is named in the portal's switcher and access logs: the registered name
+        (enterprises, or a person from the register import), else the identity provider's, else the number."""
+        if self.name:
+            return self.name
+        full = self.user.get_full_name() if self.user_id else ""
+        return full or str(self)
 
     @property
     def is_activated(self) -> bool:
@@ -122,6 +135,10 @@ class AccessLogEntry(models.Model):
     # Empty for the citizen themself; the partner app's display name otherwise.
     accessor = models.CharField(max_length=200, blank=True)
     oauth_client_id = models.CharField(max_length=100, blank=True)
+    # Set when a representative read the mailbox: the mandate they read it under (accessor names them).
+    mandate = models.ForeignKey(
+        "mandates.Mandate", on_delete=models.SET_NULL, null=True, blank=True, related_name="accesses"
+    )
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from citizens import selectors, services
+from citizens import selectors
 from citizens.models import AccessLogEntry
+from citizens.views import current_citizen, log_access
 from messages.models import Message
 from messages.services import acknowledgement
 
@@ -20,9 +21,7 @@ from messages.services import acknowledgement
 @login_required
 @require_POST
 def acknowledge(request, message_id):
-    citizen = getattr(request.user, "citizen", None)
-    if citizen is None:
-        raise Http404(_("No such message."))
+    citizen = current_citizen(request, manage=True)
     try:
         message = selectors.citizen_message(citizen, message_id)
     except Message.DoesNotExist as exc:
@@ -32,7 +31,7 @@ def acknowledge(request, message_id):
     try:
         with transaction.atomic():
             acknowledgement.answer(message, decision, channel="portal")
-            services.log_access(citizen, message, AccessLogEntry.Action.ACKNOWLEDGED)
+            log_access(request, citizen, message, AccessLogEntry.Action.ACKNOWLEDGED)
     except acknowledgement.AcknowledgementRefused:
         notices.error(request, _("This letter cannot be answered (any more)."))
     else:

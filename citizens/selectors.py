@@ -133,9 +133,7 @@ def _subjects_and_bodies(messages: list[Message], with_body: bool) -> dict:
 def _sealed_for(message: Message, citizen: Citizen | None) -> bool:
     # The list does not verify seals (the message page does, and records the incident); it only
     # refuses to show the subject of a row whose sealed recipient is not this mailbox's citizen.
-    return citizen is None or (
-        message.recipient_type == Message.RecipientType.CITIZEN and message.recipient_id == citizen.national_number
-    )
+    return citizen is None or message.is_addressed_to(citizen)
 
 
 def with_subjects(messages: list[Message], citizen: Citizen | None = None) -> list[tuple[Message, str | None]]:
@@ -188,5 +186,5 @@ def access_log(citizen: Citizen):
     from citizens.models import AccessLogEntry
 
     return AccessLogEntry.objects.filter(citizen=citizen).select_related(
-        "message__sender_organisation", "message__message_type"
+        "message__sender_organisation", "message__message_type", "mandate"
     )

@@ -11,12 +11,20 @@ from ebox.dispatch import send_task_on_commit
 
 
 def citizen_for_number(national_number: str) -> Citizen:
-    """The citizen with this (valid, compact) number, created on first sight, never activated by this."""
+    """The eBox owner with this (valid, compact) number, created on first sight (a person or an enterprise by
+    the number's length), never activated by this."""
     # A prepared look-up first: the common case, on every publication (ebox.db).
     citizen = db.fetch_one(Citizen, national_number=national_number)
     if citizen is None:
-        citizen, _ = Citizen.objects.get_or_create(national_number=national_number)
+        citizen, _ = Citizen.objects.get_or_create(
+            national_number=national_number, defaults={"kind": kind_of_number(national_number)}
+        )
     return citizen
+
+
+def kind_of_number(number: str) -> str:
+    """An enterprise number has 10 digits, a national register or BIS number 11: they never collide."""
+    return Citizen.Kind.ENTERPRISE if len(number) == 10 else Citizen.Kind.PERSON
 
 
 def citizens_for_numbers(numbers: list[str]) -> dict[str, Citizen]:
@@ -29,11 +37,17 @@ def citizens_for_numbers(numbers: list[str]) -> dict[str, Citizen]:
     template = Citizen(national_number="")
     fields = [f for f in Citizen._meta.concrete_fields if not f.primary_key and f.attname != "national_number"]
     defaults = [f.get_db_prep_save(f.pre_save(template, True), connection) for f in fields]  # created_at: now
+    values = ["CASE WHEN length(n) = 10 THEN %s ELSE %s END" if f.attname == "kind" else "%s" for f in fields]
+    defaults = [
+        v
+        for f, d in zip(fields, defaults, strict=True)
+        for v in ((Citizen.Kind.ENTERPRISE.value, Citizen.Kind.PERSON.value) if f.attname == "kind" else (d,))
+    ]
     table = Citizen._meta.db_table
     columns = ", ".join(connection.ops.quote_name(c) for c in ["national_number", *(f.column for f in fields)])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT n, {', '.join(['%s'] * len(fields))} "  # noqa: S608 - ours
+            f"INSERT INTO {table} ({columns}) SELECT n, {', '.join(values)} "  # noqa: S608 - ours
             "FROM unnest(%s::varchar[]) AS n ON CONFLICT DO NOTHING",
             [*defaults, numbers],
         )
@@ -243,11 +257,19 @@ def set_language(citizen: Citizen, language: str) -> None:
         citizen.preferred_language = language
 
 
-def log_access(citizen: Citizen, message, action: str, *, accessor: str = "", oauth_client_id: str = ""):
-    """One line in the citizen's access log (same transaction as the access; accessor empty for themself)."""
+def log_access(citizen: Citizen, message, action: str, *, accessor: str = "", oauth_client_id: str = "", mandate=None):
+    """One line in the citizen's access log (same transaction as the access; accessor empty for themself).
 
+    A representative's access names them and the mandate they acted under (`mandate`)."""
+    if mandate is not None and not accessor:
+        accessor = mandate.representative.display_name
     return AccessLogEntry.objects.create(
-        citizen=citizen, message=message, action=action, accessor=accessor, oauth_client_id=oauth_client_id
+        citizen=citizen,
+        message=message,
+        action=action,
+        accessor=accessor,
+        oauth_client_id=oauth_client_id,
+        mandate=mandate,
     )
 
 

@@ -5,13 +5,12 @@ Views validate input with forms and call services; reading goes through selector
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib import messages as notices
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404
@@ -24,8 +23,11 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 from citizens import selectors, services
 from citizens.forms import ReplyForm, SearchForm
 from citizens.models import AccessLogEntry, Citizen
+from citizens.presentation import payment as _payment
 from ebox.file_safety import clean_file_name
 from ebox.i18n import pick_language, translate
+from mandates import selectors as mandate_selectors
+from mandates.selectors import MailboxAccess
 from messages.models import Attachment, Message
 from messages.notifications.selectors import citizens_notification_problem
 from messages.services import incidents, publishing, reading, replies
@@ -42,11 +44,31 @@ class CitizenCallbackView(OIDCAuthenticationCallbackView):
         return response
 
 
-def current_citizen(request) -> Citizen:
-    citizen = getattr(request.user, "citizen", None)
-    if citizen is None:  # a staff account, not a citizen: no inbox
+def current_access(request, *, manage: bool = False) -> MailboxAccess:
+    """The mailbox this request acts on (the person's own, or one they hold a live mandate for).
+
+    Checked against the mandates on every request; `manage` refuses (403) a read-only mandate.
+    """
+    access = mandate_selectors.current_access(request)
+    if access is None:  # a staff account, not a citizen: no inbox
         raise Http404(_("This account has no eBox."))
-    return citizen
+    if getattr(request, "mandate_ended", False):
+        notices.warning(request, _("Your mandate for that eBox has ended: you are back in your own eBox."))
+    if manage and not access.manages:
+        raise PermissionDenied(_("Your mandate for this eBox lets you read it, not manage it."))
+    request.ebox_access = access
+    return access
+
+
+def current_citizen(request, *, manage: bool = False) -> Citizen:
+    """The eBox (mailbox owner) this request acts on; see current_access."""
+    return current_access(request, manage=manage).mailbox
+
+
+def log_access(request, citizen: Citizen, message, action: str) -> None:
+    """The access, in the owner's log, naming the representative and their mandate when it is one."""
+    access = getattr(request, "ebox_access", None)
+    services.log_access(citizen, message, action, mandate=access.mandate if access else None)
 
 
 def _message_or_404(citizen: Citizen, message_id) -> Message:
@@ -122,53 +144,6 @@ def inbox(request):
 # --- One message ----------------------------------------------------------------
 
 
-def _due_date(value) -> dt.date | None:
-    """The spec's dueDate, a date or a date-time (ISO 8601), as the date it names (shown localised)."""
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
-def _payment(payment: dict | None, organisation_name: str) -> dict | None:
-    """Payment data for display, with an EPC069-12 (SEPA) QR code when it is a euro transfer."""
-    if not payment:
-        return None
-    import segno.helpers
-
-    reference = payment.get("reference") or {}
-    if isinstance(reference, str):
-        reference = {"structured": reference}
-    reference_text = reference.get("structured") or reference.get("free") or ""
-    if not reference_text:  # the spec leaves the object open: show whatever text it carries
-        reference_text = " ".join(str(v) for v in reference.values() if isinstance(v, str | int))
-    shown = dict(payment, reference_text=reference_text, due_date=_due_date(payment.get("dueDate")))
-    try:
-        amount = Decimal(str(payment.get("amount")))
-    except (InvalidOperation, TypeError):
-        return shown
-    iban = str(payment.get("iban") or payment.get("ibanNumber") or "").replace(" ", "")
-    if iban and amount > 0 and payment.get("currency", "EUR") == "EUR":
-        structured = reference.get("structured") or ""
-        # EPC's structured field is for ISO 11649 (RF…) references; Belgian banking apps read the
-        # Belgian structured communication (+++…+++) from the remittance text.
-        kwargs = {"reference": structured} if structured.upper().startswith("RF") else {}
-        if not kwargs:
-            kwargs = {"text": structured or reference.get("free") or organisation_name[:140]}
-        try:
-            qr = segno.helpers.make_epc_qr(
-                name=organisation_name[:70], iban=iban, amount=amount, bic=payment.get("bic") or None, **kwargs
-            )
-            # A data URI of a standalone SVG (with its xmlns: without it the image has no size).
-            shown["qr_src"] = qr.svg_data_uri(scale=4, border=4)
-            shown["qr_size"] = qr.symbol_size(scale=4, border=4)[0]
-        except ValueError:  # a value the EPC format refuses: the data is shown without a code
-            pass
-    shown["iban_display"] = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
-    shown["amount_value"] = amount
-    return shown
-
-
 def _business_data(items: list | None, language: str) -> list[tuple[str, str]]:
     """The spec's businessDataList ({key, name, values: [TranslatedString]}) as label/value pairs."""
 
@@ -242,7 +217,7 @@ def _message_page(request, citizen: Citizen, message: Message, reply_form: Reply
     main_attachment = next((a for a in attachments if a.main_content), None)
     if reply_form is None:  # a refused reply shows the page again: not a new opening
         with transaction.atomic():
-            services.log_access(citizen, message, AccessLogEntry.Action.OPENED)
+            log_access(request, citizen, message, AccessLogEntry.Action.OPENED)
             # The body is the main content when the sender says so or when no attachment is.
             if message.body_main_content or main_attachment is None:
                 reading.mark_read(message, actor="citizen")
@@ -291,7 +266,7 @@ def attachment_download(request, message_id, attachment_id):
     with transaction.atomic():
         # Shown inside the message page (already logged as opened) is not a download.
         if not inline:
-            services.log_access(citizen, message, AccessLogEntry.Action.DOWNLOADED)
+            log_access(request, citizen, message, AccessLogEntry.Action.DOWNLOADED)
         if attachment.main_content:
             reading.mark_read(message, actor="citizen")
     # Cleaned again on the way out: names stored before the input was cleaned may carry bidi overrides.
@@ -306,13 +281,13 @@ def attachment_download(request, message_id, attachment_id):
 @login_required
 @require_POST
 def message_visibility(request, message_id):
-    citizen = current_citizen(request)
+    citizen = current_citizen(request, manage=True)
     message = _message_or_404(citizen, message_id)
     visible = request.POST.get("visible") == "1"
     with transaction.atomic():
         reading.set_visibility(message, visible=visible, actor="citizen")
-        services.log_access(
-            citizen, message, AccessLogEntry.Action.UNHIDDEN if visible else AccessLogEntry.Action.HIDDEN
+        log_access(
+            request, citizen, message, AccessLogEntry.Action.UNHIDDEN if visible else AccessLogEntry.Action.HIDDEN
         )
     notices.success(request, _("The message is back in your inbox.") if visible else _("The message is archived."))
     return redirect("citizens:inbox")
@@ -321,7 +296,7 @@ def message_visibility(request, message_id):
 @login_required
 @require_POST
 def message_reply(request, message_id):
-    citizen = current_citizen(request)
+    citizen = current_citizen(request, manage=True)
     message = _message_or_404(citizen, message_id)
     if not message.reply_authorized:
         raise Http404(_("This message does not accept replies."))

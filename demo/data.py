@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 # National numbers are valid (mod 97) but fictitious. Anna (78110345605) has not activated eBox:
-# her letters go on paper to the postal address on record, and she can try the first visit and
+# her letters go on paper to the postal address on record (printed by the platform for the federal
+# finance service, which has the paper service on), and she can try the first visit and
 # activation. Any other valid number logs in at the development IdP as a first-time citizen.
 DEMO_CITIZENS = [
     {
@@ -48,7 +49,89 @@ DEMO_CITIZENS = [
         "activated": False,
         "address": {"street": "Place Saint-Lambert 5", "postcode": "4000", "city": "Liège", "country": "BE"},
     },
+    # Marie's daughter, born in 2015: Marie opens her eBox under a parent mandate (from the register),
+    # which ends by itself on Léa's 18th birthday. Letters of her own, not the four everyone gets.
+    {
+        "national_number": "15031412316",
+        "given_name": "Léa",
+        "family_name": "Dubois",
+        "language": "fr",
+        "email": "",
+        "activated": False,
+        "letters": False,
+        "address": {"street": "Rue de la Loi 16", "postcode": "1000", "city": "Bruxelles", "country": "BE"},
+    },
+    # The bakery's accountant: no mandate until the director grants one in the portal (the README's walkthrough).
+    {
+        "national_number": "80051212368",
+        "given_name": "Thomas",
+        "family_name": "Lambert",
+        "language": "fr",
+        "email": "thomas.lambert@example.be",
+        "activated": True,
+        "letters": False,
+        "address": {"street": "Avenue Louise 54", "postcode": "1050", "city": "Ixelles", "country": "BE"},
+    },
+    {
+        # A civil servant: administrator of FPS Finance in the sender portal (DEMO_SENDER_ROLES).
+        "national_number": "79041212340",
+        "given_name": "Sophie",
+        "family_name": "Lambert",
+        "language": "fr",
+        "email": "sophie.lambert@example.be",
+        "activated": True,
+        "address": {
+            "street": "Boulevard du Roi Albert II 33",
+            "postcode": "1030",
+            "city": "Schaerbeek",
+            "country": "BE",
+        },
+    },
 ]
+
+# Enterprises with an eBox (citizens.Citizen of kind enterprise). 0990000905 is a valid enterprise
+# number unknown to the platform: its letters go on paper.
+DEMO_ENTERPRISES = [
+    {
+        "enterprise_number": "0990000806",
+        "name": "Boulangerie Dubois SRL",
+        "language": "fr",
+        "email": "compta@boulangerie-dubois.example.be",
+        "activated": True,
+        "address": {"street": "Chaussée de Wavre 120", "postcode": "1050", "city": "Ixelles", "country": "BE"},
+    },
+]
+
+# Mandates from the official registers (companies' directors, parents): what `import_mandates` loads.
+DEMO_MANDATES = [
+    {
+        "owner_number": "0990000806",
+        "owner_name": "Boulangerie Dubois SRL",
+        "representative_number": "85073003328",
+        "role": "director",
+        "scope": "read_and_manage",
+        "valid_from": dt.date(2019, 4, 1),
+    },
+    {
+        "owner_number": "15031412316",
+        "owner_name": "Léa Dubois",
+        "representative_number": "85073003328",
+        "role": "parent",
+        "scope": "read_and_manage",
+        "valid_from": dt.date(2015, 3, 14),
+    },
+]
+
+# Unknown to the platform (no citizen row, no eBox): the sender supplies the postal address with
+# the `paperAddress` extension, and the organisation's paper service prints the letter
+# (docs/integrators.md, "a small municipality").
+PAPER_ONLY_RECIPIENT = {
+    "national_number": "64090324505",
+    "paperAddress": {"name": "Luc Janssens", "street": "Grote Markt 1", "postcode": "3000", "city": "Leuven"},
+}
+
+# Sender-portal roles the demo gives: (enterprise number, national number, role).
+DEMO_SENDER_ROLES = [("0308357159", "79041212340", "administrator")]
 
 DEMO_ORGANISATIONS = [
     {
@@ -63,6 +146,9 @@ DEMO_ORGANISATIONS = [
         "category": "federal",
         "region": "national",
         "joined_on": dt.date(2018, 3, 1),
+        # The platform prints and posts its letters to recipients who do not read eBox (paper/).
+        "paper_service": True,
+        "return_address": "SPF Finances, Boulevard du Roi Albert II 33, 1030 Bruxelles",
         "application": "myminfin",
         "types": [
             (

@@ -15,16 +15,21 @@ from citizens.models import ActivationChange, Citizen
 from demo.data import (
     ACTIVATION_MONTHS,
     DEMO_CITIZENS,
+    DEMO_ENTERPRISES,
     DEMO_HISTORY_ORGANISATIONS,
+    DEMO_MANDATES,
     DEMO_ORGANISATIONS,
+    DEMO_SENDER_ROLES,
     HISTORY_BASE,
     HISTORY_CITIZENS,
     HISTORY_MONTHS,
     history_national_number,
 )
 from ebox.pdf import simple_pdf
+from mandates import services as mandate_services
 from messages.models import EmailNotification, Message, MessageEvent
 from messages.services import publishing, sealing
+from sender_portal import services as sender_portal
 from senders.models import MessageType, Organisation, SenderApplication
 
 
@@ -40,20 +45,63 @@ def load_demo() -> dict[str, int]:
     for person in DEMO_CITIZENS:
         citizen, new = Citizen.objects.get_or_create(
             national_number=person["national_number"],
-            defaults={"preferred_language": person["language"], "email": person["email"], **person["address"]},
+            defaults={
+                "preferred_language": person["language"],
+                "email": person["email"],
+                # The identity source fills name and address: what a letter on paper is posted to.
+                "name": f"{person['given_name']} {person['family_name']}",
+                **person["address"],
+            },
         )
         created["citizens"] += new
-        if not new and not citizen.street:  # a database loaded before addresses were on record
-            Citizen.objects.filter(pk=citizen.pk).update(**person["address"])
+        if not new and not (citizen.street and citizen.name):  # a database loaded before they were on record
+            Citizen.objects.filter(pk=citizen.pk).update(
+                name=f"{person['given_name']} {person['family_name']}", **person["address"]
+            )
         if new and person["activated"]:
             now = timezone.now()
             citizen.activated_at = now
             citizen.email_verified_at = now
             citizen.save()
             ActivationChange.objects.create(citizen=citizen, kind=ActivationChange.Kind.ACTIVATED, actor="demo")
+    created["citizens"] += _create_enterprises()
+    for enterprise_number, national_number, role in DEMO_SENDER_ROLES:
+        sender_portal.grant_role(Organisation.objects.get(enterprise_number=enterprise_number), national_number, role)
     if not SenderApplication.objects.get(application_id="myminfin").messages.exists():
-        created["messages"] = _demo_messages()
+        created["messages"] = _demo_messages() + _enterprise_and_child_messages()
     return created
+
+
+def _create_enterprises() -> int:
+    """The demo enterprises' eBoxes, and the register's mandates (directors, parents) for them and Léa."""
+    new_count = 0
+    for spec in DEMO_ENTERPRISES:
+        enterprise, new = Citizen.objects.get_or_create(
+            national_number=spec["enterprise_number"],
+            defaults={
+                "kind": Citizen.Kind.ENTERPRISE,
+                "name": spec["name"],
+                "preferred_language": spec["language"],
+                "email": spec["email"],
+                **spec["address"],
+            },
+        )
+        new_count += new
+        if new and spec["activated"]:
+            now = timezone.now()
+            Citizen.objects.filter(pk=enterprise.pk).update(activated_at=now, email_verified_at=now)
+            ActivationChange.objects.create(citizen=enterprise, kind=ActivationChange.Kind.ACTIVATED, actor="demo")
+    for spec in DEMO_MANDATES:
+        mandate_services.register_mandate(
+            spec["owner_number"],
+            spec["representative_number"],
+            role=spec["role"],
+            scope=spec["scope"],
+            valid_from=spec["valid_from"],
+            valid_until=None,
+            owner_name=spec["owner_name"],
+        )
+    return new_count
 
 
 def _demo_messages() -> int:
@@ -63,6 +111,8 @@ def _demo_messages() -> int:
     due = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
     letters = []
     for person in DEMO_CITIZENS:
+        if not person.get("letters", True):
+            continue
         nn = person["national_number"]
         name = f"{person['given_name']} {person['family_name']}"
         letters += [
@@ -175,6 +225,69 @@ def _demo_messages() -> int:
     return len(ids)
 
 
+def _enterprise_and_child_messages() -> int:
+    """Letters for the bakery (Marie reads them as its director) and for Léa (as her parent)."""
+    apps = {a.application_id: a for a in SenderApplication.objects.select_related("organisation")}
+    types = {t.message_type_id: t for t in MessageType.objects.all()}
+    year = timezone.localdate().year
+    bakery = DEMO_ENTERPRISES[0]
+    letters = [
+        publishing.NewMessage(
+            sender_application=apps["myminfin"],
+            message_type=types["tax-assessment"],
+            recipient_type="enterprise",
+            recipient_id=bakery["enterprise_number"],
+            subject={
+                "fr": f"Impôt des sociétés – exercice {year}",
+                "nl": f"Vennootschapsbelasting – aanslagjaar {year}",
+                "de": f"Körperschaftsteuer – Steuerjahr {year}",
+                "en": f"Corporate income tax – {year}",
+            },
+            attachments=[
+                publishing.AttachmentUpload(
+                    file=_pdf(
+                        "SPF Finances - Impot des societes",
+                        [bakery["name"], "BE 0990.000.806", f"Exercice d'imposition {year}", "Montant : 1 284,00 EUR"],
+                    ),
+                    file_name=f"impot-des-societes-{year}.pdf",
+                    media_type="application/pdf",
+                    main_content=True,
+                )
+            ],
+        ),
+        publishing.NewMessage(
+            sender_application=apps["brussels-citizen-services"],
+            message_type=types["municipal-tax"],
+            recipient_type="enterprise",
+            recipient_id=bakery["enterprise_number"],
+            subject={"fr": "Taxe sur les enseignes lumineuses", "nl": "Belasting op lichtreclame"},
+            body={
+                "fr": "Madame, Monsieur,\n\nVeuillez trouver ci-joint l'avis de taxe pour l'enseigne de votre "
+                "commerce, chaussée de Wavre 120.\n\nLe service des Taxes",
+                "nl": "Geachte,\n\nIn bijlage het aanslagbiljet voor het uithangbord van uw zaak.\n\nDienst Belastingen",
+            },
+            body_main_content=True,
+        ),
+        publishing.NewMessage(
+            sender_application=apps["brussels-citizen-services"],
+            message_type=types["population-certificate"],
+            recipient_type="citizen",
+            recipient_id="15031412316",
+            subject={"fr": "La Kids-ID de Léa est prête", "nl": "De Kids-ID van Léa is klaar"},
+            body={
+                "fr": "Bonjour,\n\nLa carte d'identité électronique pour enfants de Léa Dubois peut être retirée "
+                "au guichet Population.\n\nLe service Population",
+                "nl": "Goedendag,\n\nDe Kids-ID van Léa Dubois kan aan het loket Bevolking worden afgehaald.",
+            },
+            body_main_content=True,
+        ),
+    ]
+    ids = [publishing.publish_message(letter).id for letter in letters]
+    sealing.seal_messages(ids)
+    _owe_no_email(ids)
+    return len(ids)
+
+
 def _owe_no_email(message_ids: list) -> None:
     """Sealing owes the recipients a new-mail e-mail (messages.notifications.owing); demo letters are
     not news, and `make run` would bury the e-mails one triggers under them: none is owed."""
@@ -187,9 +300,14 @@ def _create_organisations(specs: list[dict]) -> int:
         organisation, new = Organisation.objects.get_or_create(
             enterprise_number=spec["enterprise_number"],
             defaults={k: spec[k] for k in ("short_name", "category", "region", "joined_on")}
-            | {"long_name": spec.get("long_name", {}), "paper_transition_until": spec.get("paper_transition_until")},
+            | {"long_name": spec.get("long_name", {}), "paper_transition_until": spec.get("paper_transition_until")}
+            | {"paper_service": spec.get("paper_service", False), "return_address": spec.get("return_address", "")},
         )
         created += new
+        if not new and spec.get("paper_service") and not organisation.return_address:  # loaded before the service
+            Organisation.objects.filter(pk=organisation.pk).update(
+                paper_service=True, return_address=spec["return_address"]
+            )
         SenderApplication.objects.get_or_create(
             application_id=spec["application"],
             defaults={"organisation": organisation, "name": {"fr": spec["application"], "nl": spec["application"]}},

@@ -65,5 +65,28 @@ def validate_enterprise_number(value: str) -> None:
         raise ValidationError(_("Store the enterprise number as its 10 digits."), code="not_compact")
 
 
+def validate_mailbox_number(value: str) -> None:
+    """An eBox owner's number: a person's 11 digits or an enterprise's 10 (they never collide)."""
+    if len(str(value)) == 10:
+        validate_enterprise_number(value)
+    else:
+        validate_national_number(value)
+
+
 def format_national_number(value: str) -> str:
     return ssn.format(value)
+
+
+def format_mailbox_number(value: str) -> str:
+    """`85.07.30-033.28` for a person, `0990.000.806` for an enterprise."""
+    if len(value) == 10:
+        return f"{value[:4]}.{value[4:7]}.{value[7:]}"
+    return ssn.format(value)
+
+
+def birth_date(national_number: str):
+    """The birth date a national register number encodes (None when it does not say, as BIS numbers may)."""
+    try:
+        return nn.get_birth_date(national_number)
+    except (StdnumError, ValueError):
+        return None

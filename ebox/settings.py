@@ -52,10 +52,15 @@ INSTALLED_APPS = [
     "csp",
     "senders",
     "citizens",
+    "mandates",
     "messages.apps.MailboxConfig",
+    "federation",
     "audit",
+    "paper",
     "public_pages",
+    "sender_portal",
     "demo",
+    "campaigns",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +232,7 @@ OAUTH2_PROVIDER = {
         "replies": _("Read the replies citizens sent"),
         "ebox.read": _("Read your eBox"),
         "ebox.manage": _("Mark your messages as read and archive them"),
+        "federation.registry": _("Update its entry in the message providers registry"),
     },
     "DEFAULT_SCOPES": ["referencedata"],
     # Senders and partner apps each get only their own scopes (ebox/oauth_scopes.py).
@@ -372,7 +378,11 @@ EBOX_NOTIFICATION_FAILURES_SELECTOR = env.str("EBOX_NOTIFICATION_FAILURES_SELECT
 # --- E-mail, notifications, reminders, retention ----------------------------------
 
 from ebox.settings_blobs import *  # noqa: E402,F403 - small blobs in PostgreSQL (ebox/settings_blobs.py)
+from ebox.settings_callbacks import *  # noqa: E402,F403 - sender callbacks (ebox/settings_callbacks.py)
+from ebox.settings_campaigns import *  # noqa: E402,F403 - campaigns (ebox/settings_campaigns.py)
 from ebox.settings_email import *  # noqa: E402,F403 - in their own module (ebox/settings_email.py)
+from ebox.settings_federation import *  # noqa: E402,F403 - the federation (ebox/settings_federation.py)
+from ebox.settings_paper import *  # noqa: E402,F403 - the paper service (ebox/settings_paper.py)
 
 # --- Security -----------------------------------------------------------------
 

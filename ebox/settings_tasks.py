@@ -48,6 +48,24 @@ CELERY_BEAT_SCHEDULE = {
     # Expiry and crypto-shredding (messages.services.expiry); audit retention (audit.retention).
     "expire-messages": {"task": "mailbox.expire_messages", "schedule": env.int("EBOX_EXPIRY_SECONDS", default=300)},
     "prune-audit": {"task": "audit.prune", "schedule": crontab(hour=4, minute=41)},
+    # The paper service (paper/): unacknowledged registered letters to print, a print run into
+    # EBOX_PRINT_OUT_DIR, and the provider's acknowledgement files picked up from it.
+    "queue-unacknowledged-for-print": {"task": "paper.queue_unacknowledged", "schedule": crontab(minute=7)},
+    "print-batch": {
+        "task": "paper.print_batch",
+        "schedule": timedelta(seconds=env.int("EBOX_PRINT_BATCH_SECONDS", default=3600)),
+    },
+    "collect-print-acks": {
+        "task": "paper.collect_acks",
+        "schedule": timedelta(seconds=env.int("EBOX_PRINT_ACK_POLL_SECONDS", default=300)),
+    },
+    # Sender callbacks whose retry time has come, and claims a lost worker left (senders.callbacks).
+    "deliver-due-callbacks": {
+        "task": "senders.deliver_due_callbacks",
+        "schedule": timedelta(seconds=env.int("EBOX_CALLBACK_POLL_SECONDS", default=10)),
+    },
+    # Campaigns whose sending task died with its worker (campaigns.services.sending).
+    "resume-campaigns": {"task": "campaigns.resume_sending", "schedule": timedelta(seconds=30)},
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))

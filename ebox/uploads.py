@@ -23,15 +23,19 @@ class BoundedUploadHandler(FileUploadHandler):
         super().__init__(request)
         self.received = 0
 
+    def limit(self) -> int:
+        """The bytes allowed; a view that takes larger uploads (a campaign) installs a subclass."""
+        return settings.EBOX_MAX_FORM_UPLOAD_BYTES
+
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):  # noqa: N803 - Django's name
-        if content_length and content_length > settings.EBOX_MAX_FORM_UPLOAD_BYTES:
-            raise RequestDataTooBig(f"upload over {settings.EBOX_MAX_FORM_UPLOAD_BYTES} bytes")
+        if content_length and content_length > self.limit():
+            raise RequestDataTooBig(f"upload over {self.limit()} bytes")
         return None  # let the next handlers store the files
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
-        if self.received > settings.EBOX_MAX_FORM_UPLOAD_BYTES:
-            raise RequestDataTooBig(f"upload over {settings.EBOX_MAX_FORM_UPLOAD_BYTES} bytes")
+        if self.received > self.limit():
+            raise RequestDataTooBig(f"upload over {self.limit()} bytes")
         return raw_data  # passed on to the handler that stores it
 
     def file_complete(self, file_size: int):

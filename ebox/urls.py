@@ -8,6 +8,7 @@ from oauth2_provider import views as oauth2_views
 from audit import views as audit_views
 from citizens import partner_views
 from ebox import security, views
+from federation.api import urls as federation_urls
 from messages import admin_views
 from messages import views as message_views
 from public_pages import views as public_views
@@ -27,6 +28,8 @@ urlpatterns = [
     path("api/v2/", include("senders.api.urls")),
     path("api/v2/", include("citizens.api.urls")),
     path("api/v2/", include("messages.urls")),
+    path("api/federation/v1/", include(federation_urls.federation_urlpatterns)),
+    path("api/events/v1/", include(federation_urls.event_urlpatterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/operations/", admin_views.operations_page, name="admin-operations"),
     path("admin/", admin.site.urls),
@@ -44,8 +47,10 @@ urlpatterns = [
     # RFC 8414 wants the metadata at the origin's root, not under /o/.
     path("", include((oauth2_urls.metadata_urlpatterns, "oauth2_metadata"))),
     path("inbox/<uuid:message_id>/evidence.json", message_views.citizen_evidence, name="citizen-evidence"),
+    path("sender/", include("sender_portal.urls")),
     path("dev/mail/", include("demo.devmail")),  # 404 unless DEBUG or EBOX_DEV_MAIL_VIEW; staff only
     path("", include("citizens.urls")),
+    path("", include("mandates.urls")),
     path("", include("public_pages.urls")),
 ]
 

@@ -136,6 +136,12 @@ class Message(models.Model):
     def __str__(self) -> str:
         return str(self.id)
 
+    def is_addressed_to(self, citizen) -> bool:
+        """Whether the sealed recipient is this eBox: a person's by national number, an enterprise's by
+        enterprise number (a citizens.Citizen of kind enterprise)."""
+        kind = self.RecipientType.ENTERPRISE if citizen.kind == "enterprise" else self.RecipientType.CITIZEN
+        return self.recipient_type == kind and self.recipient_id == citizen.national_number
+
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
@@ -183,6 +189,9 @@ class MessageEvent(models.Model):
         NOTIFIED = "notified", _("notified")
         REPLIED = "replied", _("replied")
         INTEGRITY_FAILED = "integrity_failed", _("integrity check failed")
+        # The platform's paper service (paper/): queued for print, then printed by the provider.
+        PRINT_QUEUED = "print_queued", _("queued for print")
+        PRINTED = "printed", _("printed and posted")
 
     # No index of its own: the (message, kind) index below serves lookups by message.
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events", db_index=False)

@@ -7,6 +7,8 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
+from citizens import services as citizen_services
+from mandates import selectors as mandate_selectors
 from messages import evidence, signing
 from messages.models import Message
 from messages.services import incidents
@@ -25,7 +27,8 @@ def jwks(request):
 @require_GET
 def citizen_evidence(request, message_id):
     """The signed evidence of a message, for the citizen it is addressed to (404 for anyone else)."""
-    citizen = getattr(request.user, "citizen", None)
+    access = mandate_selectors.current_access(request)  # the current eBox, mandates checked now
+    citizen = access.mailbox if access else None
     message = (
         Message.objects.select_related(
             "content", "sender_organisation", "sender_application", "message_type", "citizen"
@@ -47,6 +50,8 @@ def citizen_evidence(request, message_id):
         message_text = gettext("This message failed its integrity check; the operators have been alerted.")
         return JsonResponse({"error": message_text}, status=409, json_dumps_params={"ensure_ascii": False})
     request.audit_ids.append(str(message.id))
+    if access.mandate is not None:  # a representative's read is in the owner's access log
+        citizen_services.log_access(citizen, message, "evidence", mandate=access.mandate)
     response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="ebox-evidence-{message.id}-{kind}.json"'
     return response

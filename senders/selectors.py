@@ -93,3 +93,35 @@ def organisation_reply(organisation: Organisation, reply_id: str):
     if not ids:
         return None
     return organisation_replies(organisation).filter(id=ids[0]).first()
+
+
+# The one image an organisation has (Organisation.logo): its imageId in the reference data, for the
+# organisation and for each of its applications (applications have no logo of their own).
+LOGO_IMAGE_ID = "logo"
+_IMAGE_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+
+
+def logo_media_type(head: bytes) -> str | None:
+    """The image type from the file's first bytes (never from its name), None when it is no image we serve."""
+    for signature, media_type in _IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            return media_type
+    if b"<svg" in head[:1024].lower():
+        return "image/svg+xml"
+    return None
+
+
+def organisation_logo(organisation: Organisation) -> tuple[bytes, str] | None:
+    """The logo's bytes and media type, or None when the organisation has none (or an unreadable one)."""
+    if not organisation.logo:
+        return None
+    try:
+        with organisation.logo.open("rb") as file:
+            data = file.read(MAX_LOGO_BYTES + 1)
+    except OSError:
+        return None
+    media_type = logo_media_type(data[:1024])
+    if media_type is None or len(data) > MAX_LOGO_BYTES:
+        return None
+    return data, media_type

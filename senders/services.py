@@ -38,6 +38,8 @@ def create_organisation(
     category: str = Organisation.Category.OTHER,
     region: str = Organisation.Region.NATIONAL,
     paper_transition_until: dt.date | None = None,
+    paper_service: bool = False,
+    return_address: str = "",
 ) -> Organisation:
     """Onboard an organisation (validates the KBO/BCE number; raises ValidationError)."""
     organisation = Organisation(
@@ -47,6 +49,8 @@ def create_organisation(
         category=category,
         region=region,
         paper_transition_until=paper_transition_until,
+        paper_service=paper_service,
+        return_address=return_address,
     )
     organisation.full_clean()
     organisation.save()

@@ -221,7 +221,7 @@ def pytest_configure(config):
     from hypothesis import settings as hypothesis_settings
 
     calls = config.getoption("--calls")
-    operations = 23  # of /api/v2/schema/ (docs/openapi.yaml); only sizes the long run
+    operations = 37  # of /api/v2/schema/ (docs/openapi.yaml); only sizes the long run
     hypothesis_settings.register_profile(
         "ebox", max_examples=max(1, calls // operations) if calls else FUZZ_EXAMPLES, database=None
     )

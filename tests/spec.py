@@ -15,9 +15,30 @@ FEDERATION = "ebox-federation-1.3.yaml"
 ENTERPRISE_EVENTS = "ebox-enterprise-event-api-1.1.1.yaml"
 
 
+# Where we serve each spec's paths (docs/integrators.md says the same).
+PREFIXES = {MESSAGE_REGISTRY: "/api/v2", FEDERATION: "/api/federation/v1", ENTERPRISE_EVENTS: "/api/events/v1"}
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+
+
 @lru_cache
+def document(spec: str = MESSAGE_REGISTRY) -> dict:
+    """The Swagger document (the event API's file holds a front matter document before it)."""
+    documents = list(yaml.safe_load_all((SPEC_DIR / spec).read_text()))
+    return next(d for d in documents if isinstance(d, dict) and "paths" in d)
+
+
 def definitions(spec: str = MESSAGE_REGISTRY) -> dict:
-    return yaml.safe_load((SPEC_DIR / spec).read_text())["definitions"]
+    return document(spec)["definitions"]
+
+
+def operations(spec: str) -> list[tuple[str, str, str]]:
+    """(operationId, HTTP method, path as we serve it) of every operation of the spec."""
+    return [
+        (operation["operationId"], method.upper(), PREFIXES[spec] + path)
+        for path, item in document(spec)["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
 
 
 def assert_matches(instance: object, definition: str, spec: str = MESSAGE_REGISTRY) -> None:

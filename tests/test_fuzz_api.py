@@ -63,13 +63,26 @@ def fuzz_tokens(db, settings):
         name={"fr": "Fuzz"}, redirect_uris=[REDIRECT], scopes=["ebox.read", "ebox.manage"]
     )
     sender_token = token_request(new_client(), app.client_id, app.client_secret).json()["access_token"]
-    tokens = {"sender": sender_token, "partner": partner_token(partner, citizen)}
+    from federation.services import create_enterprise_application
+    from tests.enterprise_support import client_credentials_token
+
+    enterprise, secret = create_enterprise_application("0990000806")
+    tokens = {
+        "sender": sender_token,
+        "partner": partner_token(partner, citizen),
+        "enterprise": client_credentials_token(enterprise.oauth_application.client_id, secret),
+    }
     # A long run outlasts the 10-minute tokens: a 401 for every later call would fuzz nothing.
     AccessToken.objects.update(expires=timezone.now() + timedelta(hours=3))
     return tokens
 
 
+ENTERPRISE_PATHS = ("/api/events/", "/api/federation/v1/eboxPreferences", "/api/federation/v1/messageProviders")
+
+
 def _token_for(operation, tokens) -> str:
+    if operation.path.startswith(ENTERPRISE_PATHS) and not operation.path.endswith("/search"):
+        return tokens["enterprise"]  # an enterprise's own client: federation and events
     names = " ".join(str(s) for s in (operation.definition.raw.get("security") or []))
     return tokens["partner"] if "partner" in names else tokens["sender"]
 

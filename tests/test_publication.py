@@ -695,7 +695,10 @@ def test_an_enterprise_recipient(integrator):
     response = publish(integrator, data)
     assert response.status_code == 201, response.text
     message = Message.objects.get(id=response.json()["messageId"])
-    assert (message.recipient_type, message.recipient_id, message.citizen) == ("enterprise", "0206731645", None)
+    # The enterprise's eBox (a Citizen row of kind enterprise) holds it; not activated: paper.
+    assert (message.recipient_type, message.recipient_id) == ("enterprise", "0206731645")
+    assert (message.citizen.kind, message.citizen.national_number) == ("enterprise", "0206731645")
+    assert message.channel == "paper" and response.json()["code"] == "paper"
 
 
 def test_api_errors_are_in_english_unless_the_client_asks(integrator, pdf_bytes):

@@ -83,9 +83,8 @@ class AcknowledgementView(PartnerView):
                 400,
                 [detail("decision", "must be acknowledged or refused")],
             )
-        client_id = request.partner.oauth_application.client_id
         try:
-            record = acknowledgement.answer(message, decision, channel=f"partner:{client_id}")
+            record = acknowledgement.answer(message, decision, channel=request.actor)
         except acknowledgement.AcknowledgementRefused as exc:
             return status_message(exc.code, str(exc), 409)
         self.log(AccessLogEntry.Action.ACKNOWLEDGED, message)

@@ -1,4 +1,5 @@
-"""The eBox consultation API 2.1 for partner apps, acting for one consenting citizen.
+"""The eBox consultation API 2.1 for partner apps, acting for one consenting citizen, and for an
+enterprise's own API clients (federation.EnterpriseApplication), reading their enterprise's mailbox.
 
 Every operation: a valid token of a partner app (not revoked) whose citizen has an active
 grant, the scope `ebox.read` (reading) or `ebox.manage` (PATCH); content is verified
@@ -41,7 +42,8 @@ def status_message(code: str, message: str, http_status: int, details: list | No
 
 
 class PartnerAccess(BasePermission):
-    """A partner app's token, for a citizen with an active grant, carrying the view's scope."""
+    """A partner app's token, for a citizen with an active grant, carrying the view's scope; or an
+    enterprise's own client (federation.EnterpriseApplication), whose token stands for its enterprise."""
 
     def has_permission(self, request, view) -> bool:
         token = request.auth
@@ -50,6 +52,28 @@ class PartnerAccess(BasePermission):
             raise exceptions.NotAuthenticated(
                 error.get("error_description") or "a Bearer access token of a partner app is required"
             )
+        try:
+            enterprise_app = token.application.enterprise_application
+        except ObjectDoesNotExist:
+            enterprise_app = None
+        if enterprise_app is not None:
+            if enterprise_app.revoked_at:
+                raise exceptions.AuthenticationFailed("this enterprise client was revoked")
+            reader, citizen, tag = enterprise_app, enterprise_app.enterprise, "enterprise-app"
+        else:
+            reader, citizen, tag = self._partner_and_citizen(request, token), request.user.citizen, "partner"
+        scope = MANAGE if request.method in ("PATCH", "POST", "PUT", "DELETE") else READ
+        if not token.allow_scopes([scope]):
+            raise exceptions.PermissionDenied(f"scope {scope} missing")
+        # `partner` is the reading application (a PartnerApplication or an EnterpriseApplication:
+        # both give oauth_application and display_name); the tags name it in seals' incidents and events.
+        request.partner, request.citizen = reader, citizen
+        request.detected_by = f"{tag}:{reader.pk}"
+        request.actor = f"{tag}:{reader.oauth_application.client_id}"
+        return True
+
+    @staticmethod
+    def _partner_and_citizen(request, token):
         try:
             partner = token.application.partner_application
         except ObjectDoesNotExist:
@@ -62,11 +86,7 @@ class PartnerAccess(BasePermission):
             raise exceptions.PermissionDenied("this token does not act for a citizen") from None
         if active_grant(citizen, partner) is None:
             raise exceptions.AuthenticationFailed("the citizen revoked this app's access")
-        scope = MANAGE if request.method in ("PATCH", "POST", "PUT", "DELETE") else READ
-        if not token.allow_scopes([scope]):
-            raise exceptions.PermissionDenied(f"scope {scope} missing")
-        request.partner, request.citizen = partner, citizen
-        return True
+        return partner
 
 
 class PartnerView(APIView):
@@ -109,9 +129,7 @@ class PartnerView(APIView):
         )
 
     def full_message(self, message: Message) -> dict:
-        text = reading.verified_text(
-            message, detected_by=f"partner:{self.request.partner.pk}", reader=self.request.citizen
-        )
+        text = reading.verified_text(message, detected_by=self.request.detected_by, reader=self.request.citizen)
         return message_json(message, text, list(message.content.attachments.all()), self.request)
 
 
@@ -275,7 +293,7 @@ class MessagesView(PartnerView):
                     {"ref": f"items[{index}].readStatus", "message": "a read message cannot become unread"}
                 )
             updates.append((self.message(item["messageId"]), item))
-        actor = f"partner:{request.partner.oauth_application.client_id}"
+        actor = request.actor
         for message, item in updates:
             if "visible" in item:
                 reading.set_visibility(message, item["visible"], actor)
@@ -339,12 +357,12 @@ class AttachmentContentView(PartnerView):
         attachment = next((a for a in message.content.attachments.all() if str(a.id) == str(attachment_id)), None)
         if attachment is None:
             raise exceptions.NotFound(f"attachment {attachment_id} not found")
-        reading.verified_text(message, detected_by=f"partner:{request.partner.pk}", reader=request.citizen)
-        detected_by = f"partner:{request.partner.pk}"
+        reading.verified_text(message, detected_by=request.detected_by, reader=request.citizen)
+        detected_by = request.detected_by
         # Read the whole attachment first: a digest mismatch must become an error, not a truncated download.
         chunks = list(reading.open_attachment(message, attachment, detected_by=detected_by, reader=request.citizen))
         if attachment.main_content:
-            reading.mark_read(message, f"partner:{request.partner.oauth_application.client_id}")
+            reading.mark_read(message, request.actor)
         self.log(AccessLogEntry.Action.DOWNLOADED, message)
         meta = reading.attachment_meta(message, attachment)
         response = StreamingHttpResponse(iter(chunks), content_type=attachment.media_type)
@@ -366,11 +384,11 @@ class BodyView(PartnerView):
     )
     def get(self, request, message_id):
         message = self.message(message_id)
-        text = reading.verified_text(message, detected_by=f"partner:{request.partner.pk}", reader=request.citizen)
+        text = reading.verified_text(message, detected_by=request.detected_by, reader=request.citizen)
         if not text.body:
             raise exceptions.NotFound("this message has no body")
         if message.body_main_content:
-            reading.mark_read(message, f"partner:{request.partner.oauth_application.client_id}")
+            reading.mark_read(message, request.actor)
         self.log(AccessLogEntry.Action.OPENED, message)
         return Response(text.body)
 
@@ -384,7 +402,7 @@ class PaymentDataView(PartnerView):
     )
     def get(self, request, message_id):
         message = self.message(message_id)
-        text = reading.verified_text(message, detected_by=f"partner:{request.partner.pk}", reader=request.citizen)
+        text = reading.verified_text(message, detected_by=request.detected_by, reader=request.citizen)
         payment = payment_json(message, text)
         if not payment:
             raise exceptions.NotFound("this message has no payment data")

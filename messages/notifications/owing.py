@@ -69,18 +69,21 @@ per_citizen AS (
     -- A window whose e-mail is already on its way takes nothing more: that goes to the next window.
     WHERE n.status = 'pending'
     RETURNING n.citizen_id
-)
+)"""
+_OWE_RESULT = """
 SELECT (SELECT count(*) FROM item), (SELECT count(*) FROM upserted),
-       ARRAY(SELECT citizen_id FROM per_citizen WHERE citizen_id NOT IN (SELECT citizen_id FROM upserted))
-"""
+       ARRAY(SELECT citizen_id FROM per_citizen WHERE citizen_id NOT IN (SELECT citizen_id FROM upserted))"""
 
 
-def owing_statement(items: str) -> str:
+def owing_statement(items: str, also: str = "", also_result: str = "") -> str:
     """The owe upsert taking its items from `items`, a CTE body (a SELECT, or a data-modifying
     statement with RETURNING) yielding citizen_id, organisation_id, registered, reason and
     message_id: so that sealing makes messages available and records the e-mails owed in
-    one statement."""
-    return f"WITH item AS ({items}),{_OWE_UPSERT}"
+    one statement. `also`: more CTEs over `item` (the sealing's callbacks), whose result
+    `also_result` adds as further columns."""
+    if also:
+        return f"WITH item AS ({items}),{_OWE_UPSERT}, {also}{_OWE_RESULT}, {also_result}"
+    return f"WITH item AS ({items}),{_OWE_UPSERT}{_OWE_RESULT}"
 
 
 _OWE_SQL = owing_statement(

@@ -41,6 +41,7 @@ from citizens.models import Citizen
 from messages.models import EmailNotification
 from messages.notifications import mail
 from messages.notifications.lease import Lease
+from senders.callbacks import outbox as callback_outbox
 from senders.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -152,8 +153,10 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 # Rows the SMTP server accepted become `sent`, and each message they announce gets a `notified`
-# event (the proof that the citizen was told), in the same statement.
-_SENT_CTE = """
+# event (the proof that the citizen was told), and the senders' `notified` callbacks are owed
+# (senders.callbacks.outbox), in the same statement.
+_SENT_CTE = callback_outbox.statement(
+    """
 WITH sent AS (
     UPDATE mailbox_emailnotification SET status = 'sent', sent_at = %(now)s, last_error = ''
     WHERE id = ANY(%(sent)s::bigint[]) AND attempt_id = %(attempt)s AND status IN ('claimed', 'sending', 'uncertain')
@@ -164,8 +167,11 @@ WITH sent AS (
     FROM sent CROSS JOIN LATERAL unnest(sent.message_ids) AS m(message_id)
     -- A message removed meanwhile (retention) has nothing to prove.
     WHERE EXISTS (SELECT 1 FROM mailbox_message WHERE id = m.message_id)
+    RETURNING message_id
+), """,
+    "SELECT e.message_id, m.sender_application_id FROM events e JOIN mailbox_message m ON m.id = e.message_id",
+    "\n",
 )
-"""
 
 # The previous chunk's outcome is recorded in the same round trip as the next chunk's mark.
 _MARK_SENDING_SQL = (
@@ -182,6 +188,7 @@ RETURNING n.id
 def _mark_sending(attempt: uuid.UUID, rows: list[_Claimed], sent: list[int] | None = None) -> set[int]:
     """Commit, before handing them to SMTP, which rows this attempt is about to send (and still owns);
     `sent`: rows of the previous chunk the SMTP server accepted, recorded in the same statement."""
+    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             _MARK_SENDING_SQL,
@@ -190,10 +197,14 @@ def _mark_sending(attempt: uuid.UUID, rows: list[_Claimed], sent: list[int] | No
                 "addresses": [r.address for r in rows],
                 "attempt": attempt,
                 "sent": sent or [],
-                "now": timezone.now(),
+                "now": now,
+                **callback_outbox.parameters("notified", now),
             },
         )
-        return {row[0] for row in cursor.fetchall()}
+        owned = {row[0] for row in cursor.fetchall()}
+    if sent and callback_outbox.any_callbacks():
+        callback_outbox.dispatch_delivery()
+    return owned
 
 
 def _record(attempt: uuid.UUID, outcome: _Outcome) -> None:
@@ -237,8 +248,18 @@ def _record_once(attempt: uuid.UUID, outcome: _Outcome) -> None:
         if outcome.sent:
             # The chunk statement with no next chunk to mark.
             cursor.execute(
-                _MARK_SENDING_SQL, {"sent": outcome.sent, "now": now, "attempt": attempt, "ids": [], "addresses": []}
+                _MARK_SENDING_SQL,
+                {
+                    "sent": outcome.sent,
+                    "now": now,
+                    "attempt": attempt,
+                    "ids": [],
+                    "addresses": [],
+                    **callback_outbox.parameters("notified", now),
+                },
             )
+            if callback_outbox.any_callbacks():
+                transaction.on_commit(callback_outbox.dispatch_delivery)
         if outcome.skipped:
             cursor.execute(
                 "UPDATE mailbox_emailnotification AS n SET status = 'skipped', last_error = v.reason "

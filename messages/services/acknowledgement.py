@@ -19,6 +19,7 @@ from django.utils import timezone
 from messages import signing
 from messages.models import Message, MessageEvent, ReceiptAcknowledgement
 from messages.services.reading import sealed_timestamp
+from senders.callbacks import outbox as callback_outbox
 
 ACKNOWLEDGEMENT_VERSION = "ebox-acknowledgement-1"
 DECISIONS = tuple(ReceiptAcknowledgement.Decision.values)
@@ -78,6 +79,7 @@ def answer(message: Message, decision: str, *, channel: str) -> ReceiptAcknowled
             MessageEvent.objects.create(
                 message=message, kind=decision, at=now, actor=channel, detail={"acknowledgement": record.pk}
             )
+            callback_outbox.record(decision, [message.pk], now)
     except IntegrityError:  # a concurrent answer won: the first one stands
         return answer(message, decision, channel=channel)
     return record

@@ -29,6 +29,7 @@ from django.utils import timezone
 from messages import blobs as blob_store
 from messages.models import Attachment, Message, MessageContent, MessageEvent, RetainedSeal
 from messages.services import incidents, reading
+from senders.callbacks import outbox as callback_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ def expire_due(now: dt.datetime | None = None, batch: int = 5000) -> int:
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_EXPIRE_SQL, {"now": now, "limit": batch})
-            count = len(cursor.fetchall())
+            expired = [row[0] for row in cursor.fetchall()]
+            callback_outbox.record("expired", expired, now)
+            count = len(expired)
         total += count
         if count < batch:
             return total
@@ -108,6 +111,7 @@ def shred_content(content: MessageContent, now: dt.datetime | None = None) -> bo
         MessageEvent.objects.bulk_create(
             [MessageEvent(message=m, kind=MessageEvent.Kind.SHREDDED, at=now, actor="retention") for m in messages]
         )
+        callback_outbox.record("shredded", [m.pk for m in messages], now)
         # The key is gone with the commit; database blobs go with it, stored ones after it.
         blob_store.shred(blobs)
     return True

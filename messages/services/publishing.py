@@ -30,6 +30,7 @@ from messages import blobs, crypto
 from messages.models import Attachment, Blob, Message, MessageContent
 from messages.services.rows import copy_insert, copy_insert_new, insert_together, stored
 from messages.services.sealing import dispatch_sealing
+from paper.services import queueing as print_queue
 from senders.models import MessageType, SenderApplication
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class NewMessage:
     attachments: list[AttachmentUpload] = field(default_factory=list)
     # The recipient citizen when the caller already looked it up (else found or registered here).
     citizen: Citizen | None = None
+    # Our extension: where the platform's paper service posts it (else the citizen record's address).
+    paper_address: dict | None = None
 
 
 # One encoder for every call: json.dumps with options builds a new one each time (~4 µs, three
@@ -180,14 +183,7 @@ def _new_message_row(
 ) -> dict:
     """The message's row (column values by attribute name, see messages.services.rows)."""
     organisation = new.sender_application.organisation
-    citizen = None
-    if new.recipient_type == Message.RecipientType.CITIZEN:
-        if new.citizen is not None and new.citizen.national_number == recipient_id:
-            citizen = new.citizen
-        elif citizens is not None:
-            citizen = citizens[recipient_id]
-        else:
-            citizen = citizen_for_number(recipient_id)
+    citizen = _recipient_citizen(new, recipient_id, citizens)
     return {
         "id": uuid7(),
         "content_id": content_id,
@@ -203,12 +199,34 @@ def _new_message_row(
         "reply_authorized": new.reply_authorized,
         "body_main_content": new.body_main_content,
         "payment_due_on": _payment_due_on(new.payment_data),
-        "channel": channel_for(citizen, organisation, now.date()) if citizen else Message.Channel.DIGITAL,
+        "channel": channel_for(citizen, organisation, now.date()),
         "status": Message.Status.ACCEPTED,
         "received_at": now,
         "expires_at": new.expires_at or new.message_type.expiration_from(now),
         "idempotency_key": new.idempotency_key,
     }
+
+
+def _recipient_citizen(new: NewMessage, recipient_id: str, citizens: dict | None = None) -> Citizen:
+    """A person's or an enterprise's eBox: the same rows (citizens.Citizen of that kind)."""
+    if new.citizen is not None and new.citizen.national_number == recipient_id:
+        return new.citizen
+    if citizens is not None:
+        return citizens[recipient_id]
+    new.citizen = citizen_for_number(recipient_id)  # found or registered once, reused for the print queue
+    return new.citizen
+
+
+def _print_item(new: NewMessage, row: dict, citizens: dict | None = None):
+    """The paper service's print item for this new message, or None (see paper.services.queueing)."""
+    return print_queue.for_publication(
+        new.sender_application.organisation,
+        row["id"],
+        row["channel"],
+        _recipient_citizen(new, row["recipient_id"], citizens),
+        new.paper_address,
+        row["received_at"],
+    )
 
 
 def delete_blobs(names: Iterable[str]) -> None:
@@ -248,15 +266,22 @@ def publish_message(new: NewMessage, audit_entry: audit.Entry | None = None) -> 
         groups = [(MessageContent, [content]), (Attachment, attachments), (Blob, database_blobs), (Message, [row])]
         if audit_entry is not None:
             audit_entry.ids = [*audit_entry.ids, message_id]
-        if not connection.in_atomic_block:
+        item = _print_item(new, row)
+        outer = connection.in_atomic_block
+        if not outer and item is None:
             insert_together(groups, audit_entry)
             dispatch_sealing([message_id])
         else:
-            # A savepoint, so that a concurrent duplicate's IntegrityError leaves the caller's
-            # transaction usable for the look-up below.
+            # A savepoint inside a caller's transaction, so that a concurrent duplicate's
+            # IntegrityError leaves it usable for the look-up below. The print item is stored
+            # with the message: neither exists without the other.
             with transaction.atomic():
                 insert_together(groups, audit_entry)
-            transaction.on_commit(lambda: dispatch_sealing([message_id]))
+                print_queue.queue([item] if item else [])
+            if outer:
+                transaction.on_commit(lambda: dispatch_sealing([message_id]))
+            else:
+                dispatch_sealing([message_id])
     except IntegrityError as exc:
         delete_blobs(written)
         if new.idempotency_key and "message_idempotency_key_per_application" in str(exc):
@@ -270,7 +295,9 @@ def publish_message(new: NewMessage, audit_entry: audit.Entry | None = None) -> 
     except BaseException:
         delete_blobs(written)
         raise
-    return stored(Message, row)
+    message = stored(Message, row)
+    message.print_status = item.status if item else None  # the answer says the platform prints it
+    return message
 
 
 def _citizens_by_number(numbers: list[str]) -> dict:
@@ -300,6 +327,7 @@ class Accepted:
     id: uuid.UUID
     channel: str
     expires_at: dt.datetime
+    print_status: str | None = None  # "queued" when the platform's paper service prints it
 
 
 def publish_messages(news: list[NewMessage]) -> list[Accepted | DuplicatePublication]:
@@ -318,8 +346,7 @@ def publish_messages(news: list[NewMessage]) -> list[Accepted | DuplicatePublica
     written: list[str] = []
     try:
         built = [_build_content(new, written) for new in news]
-        numbers = [n.recipient_id for n in news if n.recipient_type == Message.RecipientType.CITIZEN]
-        citizens = _citizens_by_number(numbers)
+        citizens = _citizens_by_number([n.recipient_id for n in news])
         pending, same_batch = _repeats(news)
         now = timezone.now()
         with transaction.atomic():
@@ -331,12 +358,17 @@ def publish_messages(news: list[NewMessage]) -> list[Accepted | DuplicatePublica
             copy_insert(MessageContent, [built[i][0] for i in kept])
             copy_insert(Attachment, [a for i in kept for a in built[i][1]])
             copy_insert(Blob, [b for i in kept for b in built[i][2]])
+            items = {i: _print_item(news[i], rows[i], citizens) for i in kept}
+            print_queue.queue([item for item in items.values() if item is not None])
             existing = _existing_ids([news[i] for i in pending if rows[i]["id"] not in inserted])
             ids = [rows[i]["id"] for i in kept]
             transaction.on_commit(lambda: dispatch_sealing(ids))
         for i in pending:
             if rows[i]["id"] in inserted:
-                results[i] = Accepted(rows[i]["id"], rows[i]["channel"], rows[i]["expires_at"])
+                item = items[i]
+                results[i] = Accepted(
+                    rows[i]["id"], rows[i]["channel"], rows[i]["expires_at"], item.status if item else None
+                )
             else:
                 results[i] = DuplicatePublication(existing[(news[i].sender_application.pk, news[i].idempotency_key)])
         for i, first in same_batch.items():
@@ -392,7 +424,7 @@ def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[M
     messages = []
     with transaction.atomic():
         for recipient_type, recipient_id in recipients:
-            citizen = citizen_for_number(recipient_id) if recipient_type == Message.RecipientType.CITIZEN else None
+            citizen = citizen_for_number(recipient_id)
             messages.append(
                 Message(
                     id=uuid7(),
@@ -407,15 +439,25 @@ def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[M
                     reply_authorized=original.reply_authorized,
                     body_main_content=original.body_main_content,
                     payment_due_on=original.payment_due_on,
-                    channel=channel_for(citizen, original.sender_organisation, now.date())
-                    if citizen
-                    else Message.Channel.DIGITAL,
+                    channel=channel_for(citizen, original.sender_organisation, now.date()),
                     status=Message.Status.ACCEPTED,
                     received_at=now,
                     expires_at=original.expires_at,
                 )
             )
         Message.objects.bulk_create(messages)
+        # The paper service prints for linked recipients too (the citizen record's address).
+        print_queue.queue(
+            [
+                item
+                for m in messages
+                if (
+                    item := print_queue.for_publication(
+                        original.sender_organisation, m.id, m.channel, m.citizen, None, now
+                    )
+                )
+            ]
+        )
         ids = [m.id for m in messages]
         transaction.on_commit(lambda: dispatch_sealing(ids))
     return messages

@@ -19,6 +19,7 @@ from django.utils import timezone
 from messages import blobs, crypto, signing
 from messages.models import Attachment, Message, MessageContent, MessageEvent
 from messages.services.incidents import IntegrityFailure, record_incident
+from senders.callbacks import outbox as callback_outbox
 
 
 @dataclass
@@ -125,18 +126,18 @@ def destination_problem(message: Message, reader=None) -> str | None:
     The recipient is sealed (`recipient` in the seal document is the row's recipient_type and
     recipient_id), the mailbox is not: the row's citizen decides whose inbox shows it. So the
     citizen the message is read from (`reader`, else the row's citizen) must hold the sealed
-    national number. An enterprise's messages are in no citizen's inbox.
+    national number (an enterprise's eBox, its enterprise number).
     """
     citizen = message.citizen
     if reader is not None and (citizen is None or reader.pk != citizen.pk):
         return "read from a mailbox the message is not in"
-    if message.recipient_type == Message.RecipientType.CITIZEN:
-        if citizen is None:
-            return "sealed for a citizen but in no mailbox"
-        if citizen.national_number != message.recipient_id:
-            return "sealed for another recipient than the mailbox it is in"
-    elif citizen is not None:
-        return "sealed for an enterprise but in a citizen's mailbox"
+    if citizen is None:
+        # Enterprise messages stored before enterprises had mailboxes are in none.
+        return "sealed for a citizen but in no mailbox" if message.recipient_type == "citizen" else None
+    if not message.is_addressed_to(citizen):
+        if message.recipient_type == Message.RecipientType.ENTERPRISE and not citizen.is_enterprise:
+            return "sealed for an enterprise but in a citizen's mailbox"
+        return "sealed for another recipient than the mailbox it is in"
     return None
 
 
@@ -249,6 +250,7 @@ def mark_read(message: Message, actor: str) -> bool:
         updated = Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now)
         if updated:
             MessageEvent.objects.create(message=message, kind=MessageEvent.Kind.READ, at=now, actor=actor)
+            callback_outbox.record("read", [message.pk], now)
             message.read_at = now
     return bool(updated)
 

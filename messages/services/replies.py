@@ -108,7 +108,7 @@ def reply_destination_problem(reply, reader=None) -> str | None:
         return "reply read by another citizen than its author"
     if message.citizen_id != reply.citizen_id:
         return "reply's citizen is not in the mailbox of the message it answers"
-    if message.recipient_type != Message.RecipientType.CITIZEN or message.recipient_id != reply.citizen.national_number:
+    if not message.is_addressed_to(reply.citizen):
         return "reply's citizen is not the recipient of the message it answers"
     if message.sender_organisation_id != reply.sender_organisation_id:
         return "reply goes to another organisation than the message's sender"

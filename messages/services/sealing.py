@@ -24,6 +24,7 @@ from messages.models import Attachment, Message, MessageContent
 from messages.notifications.owing import dispatch_sending, new_mail_parameters, owe_new_mail_later, owing_statement
 from messages.services.incidents import record_incident
 from messages.services.reading import MessageText, decrypt_fields
+from senders.callbacks import outbox as callback_outbox
 from senders.models import MessageType, Organisation, SenderApplication
 
 logger = logging.getLogger(__name__)
@@ -85,14 +86,20 @@ _SEAL_SELECT = f"""
 # One statement writes the seals and records the notification e-mails this makes owed (the
 # seal time is on the message; no separate event row). It returns (sealed, e-mails touched,
 # citizens whose window was already claimed): see messages.notifications.owing.
-_SEAL_WRITE = owing_statement(
-    f"""
+_SEAL_UPDATE = f"""
     UPDATE {Message._meta.db_table} AS m
     SET seal = v.seal, seal_key_id = %(kid)s, status = %(sealed)s, sealed_at = %(now)s
     FROM unnest(%(ids)b::uuid[], %(seals)b::bytea[]) AS v(id, seal)
     WHERE m.id = v.id AND m.status = %(accepted)s
     RETURNING m.citizen_id, m.sender_organisation_id AS organisation_id, m.registered_mail AS registered,
-              NULL::text AS reason, m.id AS message_id"""  # noqa: S608 - table names from our models
+              NULL::text AS reason, m.id AS message_id, m.sender_application_id"""  # noqa: S608 - our tables
+_SEAL_WRITE = owing_statement(_SEAL_UPDATE)
+# The same, when some application has a callback URL: the `sealed` callbacks are owed in the
+# same statement (senders.callbacks.outbox), and their count is a fourth result column.
+_SEAL_WRITE_WITH_CALLBACKS = owing_statement(
+    _SEAL_UPDATE,
+    also=callback_outbox.callback_ctes("SELECT message_id, sender_application_id FROM item"),
+    also_result="(SELECT count(*) FROM callback_row)",
 )
 
 
@@ -150,6 +157,8 @@ def seal_messages(message_ids: Iterable[uuid.UUID | str]) -> int:
     if not chunks:
         return 0
     kid, key = signing.current_signing_key()
+    # The one cheap check: without any callback URL, sealing pays nothing for callbacks.
+    write = _SEAL_WRITE_WITH_CALLBACKS if callback_outbox.any_callbacks() else _SEAL_WRITE
     # The pipeline talks to psycopg directly: Django's wrapper turns its errors into Django's and
     # marks the connection broken, so that the worker closes it after the task (Django's Celery
     # fixup closes only connections so marked) instead of failing every later task on it.
@@ -170,7 +179,7 @@ def seal_messages(message_ids: Iterable[uuid.UUID | str]) -> int:
                     reads.append(_send_seal_read(conn, chunks[k + 2]))
                 sealable, seals = _seal_rows(rows, key, texts, attachments, unreadable)
                 if sealable:
-                    writes.append(_send_seal_write(conn, kid, sealable, seals, now))
+                    writes.append(_send_seal_write(conn, write, kid, sealable, seals, now))
             results = [cursor.fetchone() for cursor in writes]
         for message_id, reason in unreadable:
             record_incident(Message.objects.get(pk=message_id), "seal", reason)
@@ -180,6 +189,8 @@ def seal_messages(message_ids: Iterable[uuid.UUID | str]) -> int:
             owed += owe_new_mail_later(ids, deferred, now)
         if owed:
             transaction.on_commit(dispatch_sending)
+        if any(result[3] for result in results if len(result) > 3):
+            transaction.on_commit(callback_outbox.dispatch_delivery)
         return sealed
 
 
@@ -191,11 +202,11 @@ def _send_seal_read(conn: psycopg.Connection, ids: list[str]) -> psycopg.Cursor:
 
 
 def _send_seal_write(
-    conn: psycopg.Connection, kid: str, ids: list[str], seals: list[bytes], now: dt.datetime
+    conn: psycopg.Connection, write: str, kid: str, ids: list[str], seals: list[bytes], now: dt.datetime
 ) -> psycopg.Cursor:
     cursor = psycopg.Cursor(conn)
     cursor.execute(
-        _SEAL_WRITE,
+        write,
         {
             "kid": kid,
             "sealed": Message.Status.SEALED,
@@ -203,6 +214,7 @@ def _send_seal_write(
             "ids": ids,
             "seals": seals,
             **new_mail_parameters(now),
+            **callback_outbox.parameters("sealed", now),
         },
         prepare=True,
     )

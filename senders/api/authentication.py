@@ -65,7 +65,7 @@ class SenderTokenAuthentication(authentication.BaseAuthentication):
             request.oauth2_error = {"error": "invalid_token", "error_description": "token expired"}
             raise exceptions.AuthenticationFailed("token expired")
         if sender is None:
-            raise exceptions.PermissionDenied("this client is not a sender application")
+            return self.other_client(token_id, scope, client_id)
         if sender.revoked_at is not None:
             request.oauth2_error = {"error": "invalid_token", "error_description": "client revoked"}
             raise exceptions.AuthenticationFailed(f"client {client_id} revoked")
@@ -78,10 +78,49 @@ class SenderTokenAuthentication(authentication.BaseAuthentication):
         )
         return principal, token_id
 
+    def other_client(self, token_id: int, scope: str, client_id: str):
+        """A valid token of a client that is not a sender application: refused here (see ReaderTokenAuthentication)."""
+        raise exceptions.PermissionDenied("this client is not a sender application")
+
     def authenticate_header(self, request):
         error = getattr(request, "oauth2_error", {})
         attributes = {"realm": self.www_authenticate_realm, **error}
         return "Bearer " + ", ".join(f'{k}="{v}"' for k, v in attributes.items())
+
+
+@dataclass
+class ReaderPrincipal:
+    """`request.user` for a partner app's or an enterprise client's token reading reference data."""
+
+    scopes: frozenset[str]
+    client_id: str
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __str__(self) -> str:
+        return self.client_id
+
+
+class ReaderTokenAuthentication(SenderTokenAuthentication):
+    """Sender tokens, and also tokens of partner apps and enterprises' own clients (reference data).
+
+    Those carry `ebox.read`, which here stands for `referencedata`; a revoked client is refused."""
+
+    def other_client(self, token_id: int, scope: str, client_id: str):
+        from django.core.exceptions import ObjectDoesNotExist
+
+        application = AccessToken.objects.select_related("application").get(pk=token_id).application
+        for name in ("partner_application", "enterprise_application"):
+            try:
+                client = getattr(application, name)
+            except ObjectDoesNotExist:
+                continue
+            if client.revoked_at is not None:
+                raise exceptions.AuthenticationFailed(f"client {client_id} revoked")
+            scopes = {"referencedata"} if "ebox.read" in scope.split() else set()
+            return ReaderPrincipal(scopes=frozenset(scopes), client_id=client_id), token_id
+        return super().other_client(token_id, scope, client_id)
 
 
 def _columns(model) -> list[str]:
@@ -161,7 +200,7 @@ class ScopeRequired:
 
     def has_permission(self, request, view) -> bool:
         principal = request.user
-        if not isinstance(principal, SenderPrincipal):
+        if not isinstance(principal, SenderPrincipal | ReaderPrincipal):
             raise exceptions.NotAuthenticated("no access token: send Authorization: Bearer <token> (from /o/token/)")
         scope = getattr(view, "required_scope", None)
         if scope and scope not in principal.scopes:

@@ -81,7 +81,9 @@ publish_message = extend_schema(
         "disagrees is refused. Optional SHA-256 digests (base64url) are checked against the bytes. The `code` of "
         "the answer carries the channel decision: `digital`, `digital_and_paper` (the organisation's paper "
         "transition) or `paper` (the citizen has not activated eBox or not verified their e-mail address yet, "
-        "eBox's NO_DIGITAL_USER)."
+        "eBox's NO_DIGITAL_USER). When the organisation uses the platform's paper service, a letter that is not "
+        'digital only is printed and posted by the platform (answer\'s `paper`: `{"status": "queued"}`) to '
+        "the optional `paperAddress` or the citizen record's address."
     ),
     request={
         "multipart/form-data": {
@@ -327,4 +329,17 @@ sender_organisation = extend_schema(
     tags=["ReferenceData"],
     parameters=[OpenApiParameter("senderOrganizationId", OpenApiTypes.STR, OpenApiParameter.PATH)],
     responses={200: ref("SenderOrganization"), **errors(401, 403, 404)},
+)
+_IMAGE_PATH = [OpenApiParameter("imageId", OpenApiTypes.STR, OpenApiParameter.PATH, description='"logo"')]
+organisation_image = extend_schema(
+    operation_id="getImageForSenderOrganization",
+    tags=["ReferenceData"],
+    parameters=[OpenApiParameter("senderOrganizationId", OpenApiTypes.STR, OpenApiParameter.PATH), *_IMAGE_PATH],
+    responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the image"), **errors(400, 401, 403, 404)},
+)
+application_image = extend_schema(
+    operation_id="getImageForSenderApplication",
+    tags=["ReferenceData"],
+    parameters=[OpenApiParameter("senderApplicationId", OpenApiTypes.STR, OpenApiParameter.PATH), *_IMAGE_PATH],
+    responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the image"), **errors(400, 401, 403, 404)},
 )

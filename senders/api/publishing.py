@@ -37,13 +37,22 @@ CHANNEL_MESSAGES = {
 }
 
 
+PRINTED_BY_PLATFORM = "The platform's paper service prints and posts this letter: nothing to send on paper."
+
+
 def publication_status(message: Message | publishing.Accepted) -> dict:
-    return {
+    status = {
         "messageId": str(message.id),
         "expirationDate": timestamp(message.expires_at),
         "code": message.channel,
         "message": CHANNEL_MESSAGES[message.channel],
     }
+    # Our extension: the organisation's paper service queued it for print (see paper/).
+    print_status = getattr(message, "print_status", None)
+    if print_status:
+        status["message"] = PRINTED_BY_PLATFORM
+        status["paper"] = {"status": print_status}
+    return status
 
 
 class PublishMessageView(SenderAPIView):

@@ -19,6 +19,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 CONTRACT = Path(__file__).resolve().parent / "contract"
 MAIN = "e-Box-Enterprise-swagger-v2.1-AP-Public.yaml"
 FEDERATION = "ebox-federation-1.3.yaml"
+EVENTS = "ebox-enterprise-event-api-1.1.1.yaml"
 CHANNEL = {
     "type": "string",
     "enum": ["digital", "digital_and_paper", "paper"],
@@ -51,6 +52,25 @@ def contract_components() -> dict[str, dict]:
     schemas["FederationEboxId"] = _convert(federation["EboxId"], renames)
     for name in ("EboxIdSameTypeList", "EboxPreferences", "EboxPreferencesList"):
         schemas[name] = _convert(federation[name], renames)
+    # The rest of federation 1.3 (its StatusMessage and TranslatedString are the 2.1 ones less `details`).
+    for name in (
+        "EboxPreferencesToUpdate",
+        "HalLink",
+        "HalLinks",
+        "HalResource",
+        "MessageProvider",
+        "MessageProviderPlannedMaintenance",
+        "MessageProviderList",
+    ):
+        schemas[name] = _convert(federation[name], renames)
+    events = next(d for d in yaml.safe_load_all((CONTRACT / EVENTS).read_text()) if "definitions" in d)["definitions"]
+    for name in (
+        "EboxEnterpriseDocumentEvent",
+        "EboxEnterpriseDocumentEventPageItem",
+        "EboxEnterpriseDocumentEventPage",
+        "EventPageInfo",
+    ):
+        schemas[name] = _convert(events[name], {})
     # Integer examples written as strings in the federation contract.
     for prop in schemas["EboxPreferences"]["properties"].values():
         if prop.get("type") == "integer" and isinstance(prop.get("example"), str):
@@ -85,6 +105,11 @@ def contract_components() -> dict[str, dict]:
         "description": "Our extension: the id of the message created for each linked recipient.",
     }
     schemas.update(copy.deepcopy(BATCH_SCHEMAS))
+    schemas.update(copy.deepcopy(PAPER_SCHEMAS))
+    # The platform's paper service (paper/): where to post a letter, and what became of its print.
+    schemas["MessageToPublish"]["properties"]["paperAddress"] = {"$ref": "#/components/schemas/PaperAddress"}
+    for name in ("PublicationStatusMessage", "MessageStatus", "BatchItemResult"):
+        schemas[name]["properties"]["paper"] = {"$ref": "#/components/schemas/PrintStatus"}
     return schemas
 
 
@@ -160,6 +185,49 @@ BATCH_SCHEMAS = {
 }
 
 
+PAPER_SCHEMAS = {
+    "PaperAddress": {
+        "type": "object",
+        "required": ["name", "street", "postcode", "city"],
+        "additionalProperties": False,
+        "description": (
+            "Our extension: the recipient's postal address, for an organisation that uses the platform's paper "
+            "service. Used when the recipient does not read eBox (code paper, or digital_and_paper in the "
+            "organisation's transition period); without it the citizen record's address is used, and without "
+            "either the letter is not printed (code paper: the sender posts it). Lines of bpost's address block."
+        ),
+        "properties": {
+            "name": {"type": "string", "maxLength": 50, "example": "Luc Janssens"},
+            "extra": {"type": "string", "maxLength": 50, "description": "c/o, building, box…", "example": "Bus 3"},
+            "street": {"type": "string", "maxLength": 50, "example": "Grote Markt 1"},
+            "postcode": {"type": "string", "maxLength": 10, "description": "4 digits in Belgium", "example": "3000"},
+            "city": {"type": "string", "maxLength": 40, "example": "Leuven"},
+            "country": {"type": "string", "pattern": "^[A-Za-z]{2}$", "default": "BE", "description": "ISO 3166-1"},
+        },
+    },
+    "PrintStatus": {
+        "type": "object",
+        "description": (
+            "Our extension, present when the platform's paper service prints the letter: queued, in_batch (in a "
+            "print run handed to the print provider, batchId), printed (the provider acknowledged the run)."
+        ),
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["queued", "in_batch", "printed"]},
+            "reason": {
+                "type": "string",
+                "enum": ["publication", "transition", "unacknowledged"],
+                "description": "Not digital, the organisation's paper transition, or a registered letter left "
+                "unacknowledged past its message type's delay.",
+            },
+            "batchId": {"type": "string", "example": "PB-20261130-163000-3f2a1c"},
+            "queuedAt": {"type": "string", "format": "date-time"},
+            "printedAt": {"type": "string", "format": "date-time"},
+        },
+    },
+}
+
+
 def add_contract_components(result, generator, request, public):
     """drf-spectacular post-processing hook: add the contract's definitions as components."""
     result.setdefault("components", {}).setdefault("schemas", {}).update(copy.deepcopy(contract_components()))
@@ -191,3 +259,26 @@ class SenderTokenScheme(OpenApiAuthenticationExtension):
     def get_security_requirement(self, auto_schema):
         scope = getattr(auto_schema.view, "required_scope", None)
         return {self.name: [scope] if scope else []}
+
+
+class ReaderTokenScheme(OpenApiAuthenticationExtension):
+    """Reference data: a sender's token, or a partner app's or an enterprise client's (ebox.read)."""
+
+    target_class = "senders.api.authentication.ReaderTokenAuthentication"
+    name = "referenceDataOAuth2"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "description": "A sender application's token with `referencedata`, or the token of a partner app "
+            "or of an enterprise's own client with `ebox.read`.",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/o/token/",
+                    "scopes": {"referencedata": "Read reference data", "ebox.read": "Read an eBox"},
+                }
+            },
+        }
+
+    def get_security_requirement(self, auto_schema):
+        return {self.name: []}

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from citizens.selectors import channel_for, reads_digitally
 from messages.services import acknowledgement
+from paper.selectors import print_statuses
 from senders import selectors
 from senders.api import docs
 from senders.api.base import SenderAPIView, json_array, timestamp
@@ -33,6 +34,7 @@ class SearchMessageStatusView(SenderAPIView):
         if not found:
             raise ApiError(404, "no message of this organisation has these ids")
         answers = acknowledgement.answers_for([m for m in found.values() if m.registered_mail])
+        printing = print_statuses([m.pk for m in found.values()])
         out = []
         for message_id in dict.fromkeys(ids):
             message = found.get(message_id) or found.get(message_id.lower())
@@ -52,6 +54,8 @@ class SearchMessageStatusView(SenderAPIView):
                         if message.registered_mail
                         else {}
                     ),
+                    # Our extension: the platform's paper service prints it (queued, in_batch, printed).
+                    **({"paper": printing[message.pk]} if message.pk in printing else {}),
                 }
             )
         return Response(out, status=201)
@@ -80,26 +84,21 @@ class EboxPreferencesSearchView(SenderAPIView):
             raise ApiError(400, "invalid data", [{**e, "ref": e["ref"].removesuffix(".eboxIdValue")} for e in errors])
         organisation = self.principal.organisation
         out = []
-        if ebox_type == "citizen":
-            citizens = selectors.citizens_by_number(numbers)
-            for number in dict.fromkeys(numbers):
-                citizen = citizens.get(number)
-                out.append(
-                    {
-                        "eboxId": {"eboxType": "CITIZEN", "eboxIdValue": number},
-                        "exclusivelyEbox": reads_digitally(citizen),
-                        **(
-                            {"lastConnectionDate": timestamp(citizen.last_connection_at)}
-                            if citizen and citizen.last_connection_at
-                            else {}
-                        ),
-                        "channel": channel_for(citizen, organisation),
-                    }
-                )
-        else:
-            # Enterprises read eBox Enterprise; publication gives them the digital channel.
-            out = [
-                {"eboxId": {"eboxType": "ENTERPRISE", "eboxIdValue": n}, "exclusivelyEbox": True, "channel": "digital"}
-                for n in dict.fromkeys(numbers)
-            ]
+        # Persons and enterprises answer by the same rule (citizens.selectors.channel_for): digital only
+        # for an activated eBox with a verified address; an enterprise unknown to eBox is paper.
+        owners = selectors.citizens_by_number(numbers)
+        for number in dict.fromkeys(numbers):
+            owner = owners.get(number)
+            out.append(
+                {
+                    "eboxId": {"eboxType": ebox_type.upper(), "eboxIdValue": number},
+                    "exclusivelyEbox": reads_digitally(owner),
+                    **(
+                        {"lastConnectionDate": timestamp(owner.last_connection_at)}
+                        if owner and owner.last_connection_at
+                        else {}
+                    ),
+                    "channel": channel_for(owner, organisation),
+                }
+            )
         return Response(out, status=200)

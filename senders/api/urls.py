@@ -33,6 +33,16 @@ urlpatterns = [
         reference_data.SenderOrganisationView.as_view(),
         name="sender-organisation",
     ),
+    path(
+        "referenceData/senderOrganizations/<str:senderOrganizationId>/images/<str:imageId>/content",
+        reference_data.SenderOrganisationImageView.as_view(),
+        name="sender-organisation-image",
+    ),
+    path(
+        "referenceData/senderApplications/<str:senderApplicationId>/images/<str:imageId>/content",
+        reference_data.SenderApplicationImageView.as_view(),
+        name="sender-application-image",
+    ),
     path("extensions/publishMessages", publishing.BatchPublishView.as_view(), name="publish-messages"),
     path("extensions/replies", replies.RepliesView.as_view(), name="replies"),
     path(

@@ -24,6 +24,7 @@ from senders.publication.fields import (
     boolean,
     business_data,
     detail,
+    paper_address,
     parse_recipient,
     payment_data,
     translated,
@@ -188,6 +189,7 @@ def build_new_message(
         errors.append(detail("forTheAttentionOf", "must be an object"))
     payment = payment_data(data.get("paymentData"), errors)
     business = business_data(data.get("businessDataList"), errors)
+    address = paper_address(data.get("paperAddress"), errors)
 
     attachments, main_count = attachment_uploads(data.get("attachments"), parts, oversized, errors)
     if body_main and not body:
@@ -222,4 +224,5 @@ def build_new_message(
         idempotency_key=idempotency_key,
         attachments=attachments,
         citizen=citizen,
+        paper_address=address,
     )

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from messages import crypto, integrity, signing
+from senders.callbacks import configuration as callback_configuration
 
 OPERATOR_PROCEDURE = """\
 Key-encryption keys come from EBOX_KEK / EBOX_KEK_FILE: this command cannot change them.
@@ -54,3 +55,5 @@ class Command(BaseCommand):
         # Returns only once a pass (after a pause for publications in flight) finds none left.
         done, current = integrity.rewrap_data_keys(batch_size=batch_size, progress=progress)
         self.stdout.write(self.style.SUCCESS(f"{done} data key(s) re-wrapped; every data key is under {current}"))
+        secrets = callback_configuration.rewrap_secrets()
+        self.stdout.write(f"{secrets} callback signing secret(s) re-wrapped")

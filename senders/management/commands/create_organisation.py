@@ -19,6 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--category", choices=Organisation.Category.values, default=Organisation.Category.OTHER)
         parser.add_argument("--region", choices=Organisation.Region.values, default=Organisation.Region.NATIONAL)
         parser.add_argument("--paper-transition-until", type=dt.date.fromisoformat, help="YYYY-MM-DD")
+        parser.add_argument(
+            "--paper-service",
+            action="store_true",
+            help="the platform prints and posts letters to non-digital recipients",
+        )
+        parser.add_argument("--return-address", default="", help="one line printed above addresses on paper letters")
 
     def handle(self, *args, **options):
         names = {lang: options[f"name_{lang}"] for lang in ("fr", "nl", "de", "en") if options[f"name_{lang}"]}
@@ -31,6 +37,8 @@ class Command(BaseCommand):
                 category=options["category"],
                 region=options["region"],
                 paper_transition_until=options["paper_transition_until"],
+                paper_service=options["paper_service"],
+                return_address=options["return_address"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mailbox", "0003_notification_resent_after_loss"),
+        ("mailbox", "0004_alter_messageevent_kind"),
     ]
 
     operations = [

@@ -1,0 +1,1 @@
+"""The services of campaigns (the only code that changes their state): uploading, then sending."""

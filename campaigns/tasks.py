@@ -1,0 +1,17 @@
+"""Celery tasks of campaigns: thin wrappers over campaigns.services.sending (queued by name)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from campaigns.services import sending
+
+
+@shared_task(name="campaigns.send_campaign", acks_late=True)
+def send_campaign(campaign_id: str) -> int:
+    return sending.send_campaign(campaign_id)
+
+
+@shared_task(name="campaigns.resume_sending")
+def resume_sending() -> int:
+    return sending.resume_sending()

@@ -1,0 +1,1 @@
+"""The platform's paper service: letters queued for print, print runs for the provider, their acknowledgement."""

@@ -1,0 +1,337 @@
+"""Campaigns: a spreadsheet and a ZIP validated row by row with the API's validator, then sent in
+chunks through the batch service by a real Celery worker (killed on purpose in one test)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from openpyxl import Workbook
+
+from audit.models import AuditEntry
+from campaigns import selectors
+from campaigns.models import Campaign, CampaignRow
+from campaigns.services import sending, uploading
+from ebox.pdf import simple_pdf
+from messages.models import Message
+from messages.services import sealing
+from tests.campaign_support import campaign_files, zip_of
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(sender_application, message_type, sheet: bytes, documents: bytes | None, name: str = "letters.csv"):
+    return uploading.upload_campaign(
+        sender_application=sender_application,
+        message_type=message_type,
+        name="Avertissements 2026",
+        spreadsheet=io.BytesIO(sheet),
+        spreadsheet_name=name,
+        documents=io.BytesIO(documents) if documents is not None else None,
+    )
+
+
+def stored_blobs() -> set[str]:
+    folder = Path(settings.DATA_DIR) / "blobs" / "campaigns"
+    return {p.name for p in folder.glob("*")} if folder.exists() else set()
+
+
+def test_three_bad_rows_of_a_thousand_are_named_by_cell_then_the_fixed_file_is_kept(sender_application, message_type):
+    before = stored_blobs()
+    broken = {9: ("recipient", "85073003399"), 499: ("payment_amount", "douze"), 899: ("pdf", "missing.pdf")}
+    sheet, documents, _ = campaign_files(1000, broken)
+    with pytest.raises(uploading.CampaignInvalid) as caught:
+        upload(sender_application, message_type, sheet, documents)
+    errors = caught.value.validation.errors
+    assert [(e.row, e.column, e.letter) for e in errors] == [
+        (11, "recipient", "A"),
+        (501, "payment_amount", "H"),
+        (901, "pdf", "F"),
+    ]
+    assert "85073003399" in errors[0].message
+    assert "number" in errors[1].message
+    assert "missing.pdf" in errors[2].message
+    assert caught.value.validation.error_count == 3
+    assert not Campaign.objects.exists() and not CampaignRow.objects.exists() and stored_blobs() == before
+
+    sheet, documents, numbers = campaign_files(1000)
+    campaign = upload(sender_application, message_type, sheet, documents)
+    assert campaign.status == Campaign.Status.READY and campaign.row_count == 1000
+    rows = list(CampaignRow.objects.filter(campaign=campaign).order_by("number"))
+    assert [r.number for r in rows] == list(range(2, 1002))
+    assert [r.recipient_id for r in rows] == numbers
+    assert len(stored_blobs() - before) == 2
+    assert not Message.objects.exists()  # nothing is sent before the person says so
+
+
+def test_the_api_validator_decides_a_rule_the_campaign_never_wrote(sender_application, message_type):
+    """The message type column must name one of the organisation's types: the API's rule, named by cell."""
+    sheet = b"recipient,subject_fr,body_fr,message_type\n85073003328,Sujet,Texte,nope\n"
+    with pytest.raises(uploading.CampaignInvalid) as caught:
+        upload(sender_application, message_type, sheet, None)
+    (error,) = caught.value.validation.errors
+    assert (error.row, error.column, error.letter) == (2, "message_type", "D")
+    assert "is not a message type of organisation" in error.message
+
+
+def test_csv_with_commas_and_no_bom_and_xlsx_are_read_alike(sender_application, message_type):
+    csv_campaign = upload(
+        sender_application, message_type, b"recipient,subject_fr,body_fr\n85.07.30-033.28,Sujet,Bonjour\n", None
+    )
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Recipient", "subject_nl", "body_nl", "payment_reference", "payment_amount", "payment_due_date",
+                  "payment_iban"])  # fmt: skip
+    sheet.append([85073003328, "Onderwerp", "Tekst", "REF", 12.5, dt.date(2027, 1, 31), "BE71096123456769"])
+    sheet.append([308357159, "Onderwerp", "Tekst", None, None, None, None])  # an enterprise number read as a number
+    data = io.BytesIO()
+    workbook.save(data)
+    xlsx_campaign = upload(sender_application, message_type, data.getvalue(), None, name="brieven.xlsx")
+    assert csv_campaign.row_count == 1 and xlsx_campaign.row_count == 2
+    assert list(xlsx_campaign.rows.order_by("number").values_list("recipient_id", flat=True)) == [
+        "85073003328",
+        "0308357159",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"../../etc/evil.pdf": simple_pdf("x", [])}, "outside its folder"),
+        ({"letters/a.pdf": b"MZ\x90\x00 not a pdf"}, "is not a PDF"),
+        ({"a.pdf": simple_pdf("x", []), "b/a.pdf": simple_pdf("y", [])}, "Two files"),
+    ],
+)
+def test_a_bad_zip_is_refused_and_nothing_is_stored(sender_application, message_type, files, expected):
+    before = stored_blobs()
+    sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n"
+    with pytest.raises(uploading.CampaignRefused, match=expected):
+        upload(sender_application, message_type, sheet, zip_of(files))
+    assert not Campaign.objects.exists() and stored_blobs() == before
+
+
+def test_a_pdf_with_active_content_is_named_by_the_row_that_uses_it(sender_application, message_type):
+    sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n85073003328;Sujet;b.pdf\n"
+    script = b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\n%%EOF"
+    with pytest.raises(uploading.CampaignInvalid) as caught:
+        upload(sender_application, message_type, sheet, zip_of({"a.pdf": simple_pdf("x", []), "b.pdf": script}))
+    (error,) = caught.value.validation.errors
+    assert (error.row, error.column) == (3, "pdf") and "active content" in error.message
+    assert not Campaign.objects.exists()
+
+
+def test_a_zip_bomb_and_a_fake_zip_are_refused(sender_application, message_type):
+    before = stored_blobs()
+    sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n"
+    bomb = zip_of({"a.pdf": b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024)})
+    assert len(bomb) < 20_000  # 3 MB of zeros compress to a few kB
+    with override_settings(EBOX_CAMPAIGN_MAX_UNCOMPRESSED_BYTES=1024 * 1024):
+        with pytest.raises(uploading.CampaignRefused, match="uncompressed"):
+            upload(sender_application, message_type, sheet, bomb)
+    with override_settings(EBOX_CAMPAIGN_MAX_FILES=2):
+        many = zip_of({f"{i}.pdf": simple_pdf("x", []) for i in range(3)})
+        with pytest.raises(uploading.CampaignRefused, match="more than 2 files"):
+            upload(sender_application, message_type, sheet, many)
+    with pytest.raises(uploading.CampaignRefused, match="not a ZIP"):
+        upload(sender_application, message_type, sheet, b"PK\x03\x04 truncated")
+    assert not Campaign.objects.exists() and stored_blobs() == before
+
+
+def test_a_cancelled_campaign_sends_nothing(sender_application, message_type, django_capture_on_commit_callbacks):
+    sheet, documents, _ = campaign_files(20)
+    before = stored_blobs()
+    campaign = upload(sender_application, message_type, sheet, documents)
+    with django_capture_on_commit_callbacks(execute=True):
+        sending.cancel_campaign(campaign)
+    assert sending.send_campaign(campaign.pk) == 0
+    with pytest.raises(sending.NotAllowed):
+        sending.start_sending(campaign)
+    assert not Message.objects.exists()
+    assert set(CampaignRow.objects.values_list("status", flat=True)) == {CampaignRow.Status.CANCELLED}
+    assert stored_blobs() == before  # the files go with the campaign
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False, EBOX_CAMPAIGN_CHUNK_ROWS=7)
+def test_sending_in_chunks_twice_stores_each_row_once_and_the_report_lists_every_row(
+    sender_application, message_type, monkeypatch
+):
+    monkeypatch.setattr("ebox.dispatch.send_task", lambda *a, **k: None)  # no broker here: run the service
+    sheet, documents, numbers = campaign_files(30)
+    campaign = upload(sender_application, message_type, sheet, documents)
+    sending.start_sending(campaign)
+    assert sending.send_campaign(campaign.pk) == 30
+    assert sending.send_campaign(campaign.pk) == 0  # a second run (a redelivered task) sends nothing
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT
+    assert Message.objects.count() == 30
+    report = list(selectors.report_rows(campaign))
+    assert [r[0] for r in report] == list(range(2, 32)) and [r[1] for r in report] == numbers
+    assert {r[4] for r in report} == {"published"}
+    assert {str(r[2]) for r in report} == {str(i) for i in Message.objects.values_list("id", flat=True)}
+    progress = selectors.progress(campaign)
+    assert (progress.published, progress.total, progress.failed) == (30, 30, 0)
+    # Every chunk is in the audit trail with the letters it stored.
+    chunks = AuditEntry.objects.filter(url=f"/sender/campaigns/{campaign.pk}/send")
+    assert chunks.count() == 5
+    assert sum(len(e.ids) - 1 for e in chunks) == 30
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_and_seals_a_thousand_rows_and_a_killed_worker_duplicates_none(
+    celery_worker_factory, sender_application, message_type
+):
+    sheet, documents, _ = campaign_files(1000)
+    campaign = upload(sender_application, message_type, sheet, documents)
+    worker = celery_worker_factory(concurrency=2, EBOX_CAMPAIGN_CHUNK_ROWS="40")
+    sending.start_sending(campaign)
+    wait_for(lambda: selectors.progress(campaign).published >= 120, 120, "a few chunks")
+    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool die mid-campaign
+    worker.wait(10)
+    published = selectors.progress(campaign).published
+    assert 120 <= published < 1000
+
+    celery_worker_factory(concurrency=2, EBOX_CAMPAIGN_CHUNK_ROWS="40")
+    assert sending.resume_sending(stalled_after=dt.timedelta(0)) == 1  # beat's job, run now
+    wait_for(lambda: selectors.progress(campaign).published == 1000, 240, "every row published")
+    # Seal tasks queued by the killed worker died with it: beat's re-dispatch seals those letters.
+    sealing.redispatch_pending(older_than=dt.timedelta(0))
+    wait_for(lambda: selectors.progress(campaign).sealed == 1000, 120, "every letter sealed")
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT
+    progress = selectors.progress(campaign)
+    assert (progress.published, progress.sealed, progress.failed) == (1000, 1000, 0)
+    keys = list(Message.objects.values_list("idempotency_key", flat=True))
+    assert len(keys) == len(set(keys)) == 1000  # no row twice
+    assert set(CampaignRow.objects.values_list("message_id", flat=True)) == set(
+        Message.objects.values_list("id", flat=True)
+    )
+
+
+# --- The pages (sender_portal/campaign_views.py), through Django's test client ---------------------
+
+
+@pytest.fixture
+def civil_servant(client, organisation):
+    from sender_portal import services as portal
+    from sender_portal.models import SenderRole
+    from tests.factories import CitizenFactory
+    from tests.test_sender_portal import log_in
+
+    def as_role(role: str = SenderRole.Role.SENDER):
+        person = CitizenFactory()
+        portal.grant_role(organisation, person.national_number, role)
+        return log_in(client, person)
+
+    return as_role
+
+
+def post_campaign(client, sheet: bytes, documents: bytes | None, name: str = "letters.csv", type_id: str = ""):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"name": "Rôles 2026", "message_type": type_id, "spreadsheet": SimpleUploadedFile(name, sheet)}
+    if documents is not None:
+        data["documents"] = SimpleUploadedFile("letters.zip", documents, content_type="application/zip")
+    return client.post("/sender/campaigns/", data)
+
+
+def test_the_pages_show_the_cells_to_fix_then_send_cancel_and_report(
+    client, civil_servant, message_type, django_capture_on_commit_callbacks, monkeypatch
+):
+    from tests.browser import assert_sound_html
+
+    civil_servant()
+    page = client.get("/sender/campaigns/")
+    assert page.status_code == 200 and "Download the template (CSV)" in page.content.decode()
+    assert_sound_html(page.content.decode())
+
+    broken = {9: ("recipient", "85073003399"), 499: ("payment_amount", "douze"), 899: ("pdf", "missing.pdf")}
+    sheet, documents, _ = campaign_files(1000, broken)
+    response = post_campaign(client, sheet, documents, type_id=message_type.message_type_id)
+    html = response.content.decode()
+    assert response.status_code == 400 and "The spreadsheet has 3 problems" in html
+    assert_sound_html(html)
+    cells = re.findall(r'<td data-label="Row">(\d+)</td>\s*<td data-label="Column">([^<]+)</td>', html)
+    assert cells == [("11", "A (recipient)"), ("501", "H (payment_amount)"), ("901", "F (pdf)")]
+    assert not Campaign.objects.exists()
+
+    sheet, documents, numbers = campaign_files(1000)
+    response = post_campaign(client, sheet, documents, type_id=message_type.message_type_id)
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert response["Location"] == f"/sender/campaigns/{campaign.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "0 of 1000 letters published" in page and "Send 1000 letters" in page
+    assert_sound_html(page)
+
+    sent_tasks = []
+    monkeypatch.setattr("ebox.dispatch.send_task", lambda name, *args: sent_tasks.append((name, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/sender/campaigns/{campaign.pk}/send/").status_code == 302
+    assert sent_tasks == [("campaigns.send_campaign", (str(campaign.pk),))]
+    sending.send_campaign(campaign.pk)  # what the worker runs
+    progress = client.get(f"/sender/campaigns/{campaign.pk}/progress.json").json()
+    assert (progress["published"], progress["total"], progress["status"]) == (1000, 1000, "sent")
+    assert "1000 of 1000 letters published" in client.get(f"/sender/campaigns/{campaign.pk}/").content.decode()
+    # A sent campaign cannot be cancelled any more.
+    client.post(f"/sender/campaigns/{campaign.pk}/cancel/")
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT
+
+    report = client.get(f"/sender/campaigns/{campaign.pk}/report.csv")
+    lines = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode("utf-8-sig"))))
+    assert lines[0] == ["row", "recipient", "message id", "channel", "status", "error"]
+    assert [line[1] for line in lines[1:]] == numbers and {line[4] for line in lines[1:]} == {"published"}
+    assert len({line[2] for line in lines[1:]}) == 1000
+
+    actions = list(
+        AuditEntry.objects.filter(url__startswith="sender-portal:campaign").order_by("id").values_list("url", "actor")
+    )
+    assert [url for url, _ in actions] == ["sender-portal:campaign_upload", "sender-portal:campaign_send"]
+    assert all("roles:sender" in actor for _, actor in actions)
+    assert AuditEntry.objects.filter(url=f"/sender/campaigns/{campaign.pk}/report.csv").exists()
+
+
+def test_a_bad_zip_is_a_form_error_and_a_viewer_cannot_send(client, civil_servant, message_type):
+    civil_servant()
+    sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n"
+    response = post_campaign(client, sheet, zip_of({"../a.pdf": simple_pdf("x", [])}),
+                             type_id=message_type.message_type_id)  # fmt: skip
+    assert response.status_code == 400 and "outside its folder" in response.content.decode()
+    response = post_campaign(client, b"\xff\xfe not utf-8", None, type_id=message_type.message_type_id)
+    assert response.status_code == 400 and "not UTF-8" in response.content.decode()
+    assert not Campaign.objects.exists()
+
+    civil_servant("statistics")
+    page = client.get("/sender/campaigns/").content.decode()
+    assert "Check the spreadsheet" not in page
+    assert post_campaign(client, sheet, None, type_id=message_type.message_type_id).status_code == 403
+
+
+def test_the_template_downloaded_is_a_campaign_that_validates(client, civil_servant, message_type):
+    civil_servant()
+    template = client.get("/sender/campaigns/template.csv")
+    assert template["Content-Type"].startswith("text/csv")
+    response = post_campaign(client, template.content, zip_of({"letter-0001.pdf": simple_pdf("Lettre", [])}),
+                             name="campaign-template.csv", type_id=message_type.message_type_id)  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Campaign.objects.get().row_count == 1

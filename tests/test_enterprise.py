@@ -1,0 +1,183 @@
+"""Enterprise mailboxes: publication to an enterprise number, preferences that look, and the director
+reading the company's letters in the portal (switcher, access log, evidence), on the demo data."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from citizens import services as citizen_services
+from citizens.models import AccessLogEntry, Citizen
+from demo.loader import load_demo
+from mandates.models import Mandate
+from messages.models import Message
+from senders import services as sender_services
+from senders.models import Organisation
+from tests.publication_support import FEDERATION, assert_matches, message_json, multipart, token_session
+
+BAKERY = "0990000806"  # demo enterprise, activated, director Marie
+UNKNOWN_ENTERPRISE = "0990000905"  # valid, unknown to the platform
+MARIE, ANNA = "85073003328", "78110345605"
+
+
+@pytest.fixture
+def demo(transactional_db):
+    load_demo()
+    return Citizen.objects.get(national_number=BAKERY)
+
+
+def logged_in(national_number: str, given: str, family: str) -> Client:
+    person = citizen_services.citizen_logged_in(national_number, given_name=given, family_name=family)
+    client = Client()
+    client.force_login(person.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the assertions read the English text
+    return client
+
+
+def test_the_demo_enterprise_owns_its_letters_in_an_enterprise_ebox(demo):
+    assert (demo.kind, demo.name, demo.is_digital) == ("enterprise", "Boulangerie Dubois SRL", True)
+    letters = Message.objects.filter(recipient_id=BAKERY)
+    assert letters.count() == 2
+    assert {(m.citizen_id, m.recipient_type, m.status) for m in letters} == {(demo.pk, "enterprise", "sealed")}
+    assert "paper" not in {m.channel for m in letters}  # digital (with paper during a sender's transition)
+    # The seal names the enterprise: its document's recipient is the enterprise number.
+    from messages.services import reading
+
+    _text, document = reading.verified_seal(letters.first(), reader=demo)
+    assert document["recipient"] == {"eboxType": "enterprise", "eboxIdValue": BAKERY}
+
+
+def test_marie_switches_to_the_bakery_reads_its_letter_and_the_log_names_her_as_director(demo):
+    marie = logged_in(MARIE, "Marie", "Dubois")
+    inbox = marie.get("/inbox/").content.decode()
+    # The switcher lists her own eBox, the bakery's and her daughter's.
+    assert 'id="mailbox-select"' in inbox
+    for name in ("Marie Dubois", "Boulangerie Dubois SRL", "Léa Dubois"):
+        assert f">{name}</option>" in inbox
+    assert "Corporate income tax" not in inbox  # her own inbox first
+
+    response = marie.post("/mailbox/", {"mailbox": demo.pk})
+    assert response.status_code == 302
+    inbox = marie.get("/inbox/").content.decode()
+    assert "Corporate income tax" in inbox and "Boulangerie Dubois SRL" in inbox
+    letter = Message.objects.filter(recipient_id=BAKERY, message_type__message_type_id="tax-assessment").get()
+    page = marie.get(f"/inbox/{letter.pk}/")
+    assert page.status_code == 200 and "Corporate income tax" in page.content.decode()
+    pdf = letter.content.attachments.get()
+    download = marie.get(f"/inbox/{letter.pk}/attachments/{pdf.pk}/")
+    assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF")
+    evidence = marie.get(f"/inbox/{letter.pk}/evidence.json")
+    assert evidence.status_code == 200 and BAKERY in evidence.content.decode()
+
+    director = Mandate.objects.get(owner=demo, role="director")
+    log = list(AccessLogEntry.objects.filter(citizen=demo).order_by("at", "id"))
+    assert [(e.action, e.accessor, e.mandate_id) for e in log] == [
+        ("opened", "Marie Dubois", director.pk),
+        ("downloaded", "Marie Dubois", director.pk),
+        ("evidence", "Marie Dubois", director.pk),
+    ]
+    # The owner's access-log page (the bakery's settings, Marie manages it) names her and her role.
+    settings_page = marie.get("/settings/").content.decode()
+    assert "Marie Dubois, director (official register)" in settings_page
+    # Her own eBox's log has none of it.
+    assert not AccessLogEntry.objects.filter(citizen__national_number=MARIE).exists()
+
+
+def test_anna_has_no_way_into_the_bakery(demo):
+    anna = logged_in(ANNA, "Anna", "Schmitz")
+    assert 'id="mailbox-select"' not in anna.get("/inbox/").content.decode()  # nothing to switch to
+    refused = anna.post("/mailbox/", {"mailbox": demo.pk}, follow=True)
+    assert "You have no access to that eBox." in refused.content.decode()
+    letter = Message.objects.filter(recipient_id=BAKERY).first()
+    assert anna.get(f"/inbox/{letter.pk}/").status_code == 404
+    assert anna.get(f"/inbox/{letter.pk}/evidence.json").status_code == 404
+    assert "Corporate income tax" not in anna.get("/inbox/").content.decode()
+    assert not AccessLogEntry.objects.filter(citizen=demo).exists()
+
+
+@pytest.mark.parametrize("ending", ["revoked", "expired"])
+def test_an_ended_mandate_ends_access_on_the_next_request(demo, ending):
+    marie = logged_in(MARIE, "Marie", "Dubois")
+    marie.post("/mailbox/", {"mailbox": demo.pk})
+    letter = Message.objects.filter(recipient_id=BAKERY).first()
+    assert marie.get(f"/inbox/{letter.pk}/").status_code == 200
+    director = Mandate.objects.get(owner=demo, role="director")
+    if ending == "revoked":
+        from mandates import services
+
+        services.revoke(director, by=None)  # the register import, an operator
+    else:
+        from django.utils import timezone
+
+        Mandate.objects.filter(pk=director.pk).update(valid_until=timezone.localdate())  # ends today
+    # The same session, the next request: gone.
+    assert marie.get(f"/inbox/{letter.pk}/").status_code == 404
+    assert marie.get(f"/inbox/{letter.pk}/evidence.json").status_code == 404
+    inbox = marie.get("/inbox/").content.decode()
+    assert "Corporate income tax" not in inbox
+    assert ">Boulangerie Dubois SRL</option>" not in inbox and ">Léa Dubois</option>" in inbox
+    assert marie.post("/mailbox/", {"mailbox": demo.pk}, follow=True).redirect_chain[-1][0] == "/inbox/"
+    assert "Corporate income tax" not in marie.get("/inbox/").content.decode()
+
+
+def test_a_read_only_delegate_reads_but_cannot_manage(demo):
+    from mandates import services
+
+    marie = Citizen.objects.get(national_number=MARIE)
+    services.grant(demo, "80051212368", role="delegate", scope="read", granted_by=marie)
+    thomas = logged_in("80051212368", "Thomas", "Lambert")
+    thomas.post("/mailbox/", {"mailbox": demo.pk})
+    letter = Message.objects.filter(recipient_id=BAKERY).first()
+    assert thomas.get(f"/inbox/{letter.pk}/").status_code == 200
+    assert thomas.post(f"/inbox/{letter.pk}/visibility/", {"visible": "0"}).status_code == 403
+    assert thomas.post(f"/inbox/{letter.pk}/reply/", {"text": "Bonjour"}).status_code == 403
+    assert thomas.post(f"/inbox/{letter.pk}/acknowledgement/", {"decision": "acknowledged"}).status_code == 403
+    assert thomas.get("/settings/").status_code == 403
+    letter.refresh_from_db()
+    assert letter.hidden_at is None
+    entry = AccessLogEntry.objects.get(citizen=demo)
+    assert (entry.accessor, entry.mandate.role) == ("Thomas Lambert", "delegate")
+
+
+# --- Publication and preferences -----------------------------------------------------------
+
+
+@pytest.fixture
+def integrator(demo, live_server):
+    organisation = Organisation.objects.get(enterprise_number="0308357159")  # FPS Finance, from the demo
+    issued = sender_services.create_sender_application(organisation, "accounting-test")
+    return token_session(live_server.url, issued.client_id, issued.client_secret), live_server.url
+
+
+def test_preferences_look_at_the_enterprise_ebox(integrator):
+    session, url = integrator
+    response = session.post(
+        f"{url}/api/v2/eboxPreferences/search",
+        json={"eboxType": "ENTERPRISE", "eboxIdValueList": [BAKERY, UNKNOWN_ENTERPRISE]},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert_matches(body, "EboxPreferencesList", FEDERATION)
+    assert [p["eboxId"] for p in body] == [
+        {"eboxType": "ENTERPRISE", "eboxIdValue": BAKERY},
+        {"eboxType": "ENTERPRISE", "eboxIdValue": UNKNOWN_ENTERPRISE},
+    ]
+    assert [(p["exclusivelyEbox"], p["channel"]) for p in body] == [(True, "digital"), (False, "paper")]
+
+
+def test_publication_to_enterprises_creates_their_ebox_of_the_right_kind(integrator):
+    session, url = integrator
+
+    def publish(number: str):
+        data = message_json(bodyContent={"fr": "Bonjour"}, bodyMainContent=True, attachments=[])
+        data["messageTypeId"] = "tax-assessment"
+        data["recipient"] = {"eboxType": "enterprise", "eboxIdValue": number}
+        return session.post(f"{url}/api/v2/publishMessage", files=multipart(data))
+
+    digital, paper = publish(BAKERY), publish(UNKNOWN_ENTERPRISE)
+    assert (digital.status_code, digital.json()["code"]) == (201, "digital")
+    assert (paper.status_code, paper.json()["code"]) == (201, "paper")
+    unknown = Citizen.objects.get(national_number=UNKNOWN_ENTERPRISE)
+    assert (unknown.kind, unknown.is_activated) == ("enterprise", False)
+    assert Message.objects.get(id=paper.json()["messageId"]).citizen == unknown
