@@ -143,13 +143,19 @@ publish_messages = extend_schema(
         "Our extension. Each item is a MessageToPublish with its own documents (base64, by httpPartName) and an "
         "optional idempotencyKey; each is validated exactly like publishMessage. Valid items are stored together "
         "with bulk inserts; invalid ones are reported (status 400/409/413 per item) and do not stop the others. "
-        "The answer is 200 with one result per item, in order. Limits: EBOX_BATCH_MAX_ITEMS items and "
+        "The answer is 200 with one result per item, in order. A chunk sent again stores nothing twice: items "
+        "whose idempotencyKey is stored get 409 per item. Limits: EBOX_BATCH_MAX_ITEMS items and "
         "EBOX_BATCH_MAX_BYTES bytes per request; split a campaign of millions into requests of a few thousand."
     ),
     request={"application/json": ref("BatchPublication")},
     responses={
         200: OpenApiResponse(ref("BatchPublicationResult"), "One result per item"),
         **errors(400, 401, 403, 413),
+        409: OpenApiResponse(
+            ref("StatusMessage"),
+            "CONFLICT: PostgreSQL refused a row as the batch was stored (a record it refers to changed "
+            "meanwhile); no item was stored",
+        ),
     },
     examples=[
         OpenApiExample(
