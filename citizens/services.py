@@ -140,6 +140,14 @@ def citizen_logged_in(national_number: str, *, given_name: str = "", family_name
     return citizen
 
 
+def mailbox_opened(mailbox: Citizen) -> None:
+    """A representative opened this eBox (an enterprise's, a child's): its last connection, as a login is
+    a person's (eboxPreferences' lastConnectionDate)."""
+    now = timezone.now()
+    Citizen.objects.filter(pk=mailbox.pk).update(last_connection_at=now)
+    mailbox.last_connection_at = now
+
+
 EMAIL_SALT = "ebox.citizens.verify-email"
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from citizens import services as citizen_services
 from citizens.views import current_access
 from mandates import selectors, services
 from mandates.forms import GrantForm
@@ -32,6 +33,8 @@ def switch_mailbox(request):
         notices.error(request, _("You have no access to that eBox."))
         return redirect("citizens:inbox")
     request.session[selectors.SESSION_KEY] = target.mailbox.pk
+    if target.mandate is not None:
+        citizen_services.mailbox_opened(target.mailbox)
     notices.success(request, _("You are now in the eBox of %(name)s.") % {"name": target.mailbox.display_name})
     return redirect("citizens:inbox")
 

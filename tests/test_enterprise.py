@@ -61,6 +61,8 @@ def test_marie_switches_to_the_bakery_reads_its_letter_and_the_log_names_her_as_
 
     response = marie.post("/mailbox/", {"mailbox": demo.pk})
     assert response.status_code == 302
+    demo.refresh_from_db()
+    assert demo.last_connection_at is not None  # eboxPreferences' lastConnectionDate for the enterprise
     inbox = marie.get("/inbox/").content.decode()
     assert "Corporate income tax" in inbox and "Boulangerie Dubois SRL" in inbox
     letter = Message.objects.filter(recipient_id=BAKERY, message_type__message_type_id="tax-assessment").get()
