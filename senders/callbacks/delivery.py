@@ -159,10 +159,18 @@ def _attempt(row: _Claimed, application: SenderApplication | None) -> tuple[str,
     return State.DELIVERED, ""
 
 
+def _claim_limit() -> int:
+    """EBOX_CALLBACK_BATCH, but no more than the pool can POST within one lease even if every
+    receiver takes the whole timeout (connect, then read): a claim must not outlive its lease."""
+    per_post = 2 * settings.EBOX_CALLBACK_TIMEOUT + 1
+    fits = int(PARALLEL_POSTS * settings.EBOX_CALLBACK_LEASE.total_seconds() / per_post)
+    return max(1, min(settings.EBOX_CALLBACK_BATCH, fits))
+
+
 def deliver_batch(limit: int | None = None) -> DeliveryReport:
     """Claim up to `limit` due callbacks (one per message at most), POST them, record what happened."""
     attempt = uuid.uuid4()
-    rows = _claim(attempt, limit or settings.EBOX_CALLBACK_BATCH)
+    rows = _claim(attempt, limit or _claim_limit())
     report = DeliveryReport(claimed=len(rows))
     if not rows:
         return report
