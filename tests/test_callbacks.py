@@ -228,7 +228,7 @@ def test_unsafe_targets_are_refused_and_redirects_not_followed(
     with pytest.raises(ValidationError):
         configuration.validate_callback_url("https://10.1.2.3/hook")
     with pytest.raises(configuration.TargetRefused):
-        configuration.check_target("https://localhost/hook")
+        configuration.resolve_target("https://localhost/hook")
 
     # A name resolving to loopback, in "production": the callback fails without a request.
     settings.EBOX_CALLBACK_ALLOW_PRIVATE = True
@@ -237,7 +237,13 @@ def test_unsafe_targets_are_refused_and_redirects_not_followed(
     publish(citizen.national_number)
     report = delivery.deliver_batch()
     assert (report.claimed, report.failed) == (1, 1) and receiver.requests == []
-    assert "non-public" in CallbackDelivery.objects.get().last_error
+    failed = CallbackDelivery.objects.get()
+    assert "non-public" in failed.last_error
+    # Allowed: sent to the address checked (the next one when the first refuses), named in Host.
+    settings.EBOX_CALLBACK_ALLOW_PRIVATE = True
+    delivery.requeue([failed.pk])
+    assert delivery.deliver_batch().delivered == 1
+    assert receiver.requests[0].headers["Host"] == f"localhost:{receiver.port}"
 
     # A redirect is an answer that is not a 2xx: retried, its Location never requested.
     settings.EBOX_CALLBACK_ALLOW_PRIVATE = True
@@ -247,7 +253,7 @@ def test_unsafe_targets_are_refused_and_redirects_not_followed(
     publish(citizen.national_number)
     report = delivery.deliver_batch()
     assert (report.claimed, report.retried) == (1, 1)
-    assert [(r.path, r.answered) for r in receiver.requests] == [("/ebox/callbacks", 302)]
+    assert [(r.path, r.answered) for r in receiver.requests[1:]] == [("/ebox/callbacks", 302)]
     assert "HTTP 302" in CallbackDelivery.objects.get().last_error
 
 
