@@ -166,7 +166,7 @@ def _post_pinned(url: str, addresses: list[str], body: bytes, headers: dict[str,
                 server_hostname=parts.hostname,
                 assert_hostname=parts.hostname,
                 cert_reqs="CERT_REQUIRED",
-                ca_certs=certifi.where(),
+                ca_certs=settings.EBOX_CALLBACK_CA_BUNDLE or certifi.where(),
             )
         else:
             pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
