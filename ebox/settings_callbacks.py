@@ -16,6 +16,8 @@ _PRODUCTION = env.str("EBOX_ENV", default="development") == "production"
 EBOX_CALLBACK_ALLOW_HTTP = env.bool("EBOX_CALLBACK_ALLOW_HTTP", default=not _PRODUCTION)
 # Callback URLs resolving to private, loopback or link-local addresses (SSRF): development and tests only.
 EBOX_CALLBACK_ALLOW_PRIVATE = env.bool("EBOX_CALLBACK_ALLOW_PRIVATE", default=not _PRODUCTION)
+# CA certificates (PEM file) that receivers' https certificates must chain to; empty: certifi's bundle.
+EBOX_CALLBACK_CA_BUNDLE = env.str("EBOX_CALLBACK_CA_BUNDLE", default="")
 # Seconds to connect to and hear back from a receiver before the attempt counts as failed.
 EBOX_CALLBACK_TIMEOUT = env.float("EBOX_CALLBACK_TIMEOUT_SECONDS", default=5.0)
 # Retries: base·2^(attempts−1) seconds, capped, with jitter; after the last attempt the callback is `failed`.

@@ -5,6 +5,7 @@ started again on the same port (a receiver that is down, then back)."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ class Request:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+        self.tls = tls  # serve https with this context
+        self.host = host  # the name in the URL
         self.port = free_port()
         self.requests: list[Request] = []
         self.script: list[int] = []  # status codes for the next requests, then 200
@@ -37,7 +40,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/ebox/callbacks"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/ebox/callbacks"
 
     def start(self) -> Receiver:
         receiver = self
@@ -64,6 +67,8 @@ class Receiver:
         ThreadingHTTPServer.allow_reuse_address = True
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        if self.tls:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

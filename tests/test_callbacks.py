@@ -228,7 +228,7 @@ def test_unsafe_targets_are_refused_and_redirects_not_followed(
     with pytest.raises(ValidationError):
         configuration.validate_callback_url("https://10.1.2.3/hook")
     with pytest.raises(configuration.TargetRefused):
-        configuration.check_target("https://localhost/hook")
+        configuration.resolve_target("https://localhost/hook")
 
     # A name resolving to loopback, in "production": the callback fails without a request.
     settings.EBOX_CALLBACK_ALLOW_PRIVATE = True
@@ -237,7 +237,13 @@ def test_unsafe_targets_are_refused_and_redirects_not_followed(
     publish(citizen.national_number)
     report = delivery.deliver_batch()
     assert (report.claimed, report.failed) == (1, 1) and receiver.requests == []
-    assert "non-public" in CallbackDelivery.objects.get().last_error
+    failed = CallbackDelivery.objects.get()
+    assert "non-public" in failed.last_error
+    # Allowed: sent to the address checked (the next one when the first refuses), named in Host.
+    settings.EBOX_CALLBACK_ALLOW_PRIVATE = True
+    delivery.requeue([failed.pk])
+    assert delivery.deliver_batch().delivered == 1
+    assert receiver.requests[0].headers["Host"] == f"localhost:{receiver.port}"
 
     # A redirect is an answer that is not a 2xx: retried, its Location never requested.
     settings.EBOX_CALLBACK_ALLOW_PRIVATE = True
@@ -247,7 +253,7 @@ def test_unsafe_targets_are_refused_and_redirects_not_followed(
     publish(citizen.national_number)
     report = delivery.deliver_batch()
     assert (report.claimed, report.retried) == (1, 1)
-    assert [(r.path, r.answered) for r in receiver.requests] == [("/ebox/callbacks", 302)]
+    assert [(r.path, r.answered) for r in receiver.requests[1:]] == [("/ebox/callbacks", 302)]
     assert "HTTP 302" in CallbackDelivery.objects.get().last_error
 
 
@@ -336,3 +342,65 @@ def test_delivered_callbacks_are_pruned_and_numbering_goes_on(db, with_callback,
     assert delivery.prune_delivered(timezone.now() + dt.timedelta(days=31)) == 1
     reading.mark_read(message, actor="citizen")
     assert list(CallbackDelivery.objects.values_list("sequence", "event")) == [(2, "read")]
+
+
+def _certificates(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A CA (PEM), and a certificate and key it signed for localhost."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def certificate(subject: str, key, issuer: str, issuer_key, ca: bool):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("Test CA", ca_key, "Test CA", ca_key, ca=True)
+    leaf = certificate("localhost", leaf_key, "Test CA", ca_key, ca=False)
+    paths = tmp_path / "ca.pem", tmp_path / "leaf.pem", tmp_path / "leaf.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        leaf_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
+def test_https_receivers_are_checked_by_name_on_the_pinned_address(
+    db, settings, tmp_path, sender_application, publish, citizen
+):
+    import ssl
+
+    ca, leaf, key = _certificates(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(leaf, key)
+    receiver = Receiver(tls=context, host="localhost").start()
+    try:
+        configuration.set_callback(sender_application, receiver.url)
+        publish(citizen.national_number)
+        # A certificate the platform does not trust: not delivered, retried.
+        assert delivery.deliver_batch().retried == 1
+        assert "SSL" in CallbackDelivery.objects.get().last_error and receiver.requests == []
+        # Trusted: delivered over TLS to the address checked, the certificate matched to the name.
+        settings.EBOX_CALLBACK_CA_BUNDLE = str(ca)
+        CallbackDelivery.objects.update(next_attempt_at=timezone.now())
+        assert delivery.deliver_batch().delivered == 1
+        assert receiver.requests[0].json["event"] == "sealed"
+    finally:
+        receiver.stop()

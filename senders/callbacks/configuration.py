@@ -50,18 +50,21 @@ class TargetRefused(ValueError):
     """The callback URL points where the platform must not POST."""
 
 
-def check_target(url: str) -> None:
-    """Refuse (TargetRefused; OSError when the name does not resolve, worth a retry) a URL whose host resolves to an address that is not public, unless
-    EBOX_CALLBACK_ALLOW_PRIVATE: the platform must not be made to POST into its own network (SSRF)."""
-    if settings.EBOX_CALLBACK_ALLOW_PRIVATE:
-        return
+def resolve_target(url: str) -> list[str]:
+    """The addresses the URL's host resolves to, once, for the POST to connect to exactly these
+    (a second lookup could answer differently: DNS rebinding). Raises TargetRefused if any is not
+    public, unless EBOX_CALLBACK_ALLOW_PRIVATE: the platform must not be made to POST into its own
+    network (SSRF); OSError when the name does not resolve (worth a retry)."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
-    for info in infos:
+    addresses = []
+    for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM):
         address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
+        if not address.is_global and not settings.EBOX_CALLBACK_ALLOW_PRIVATE:
             raise TargetRefused(f"{parts.hostname} resolves to a non-public address ({address})")
+        if str(address) not in addresses:
+            addresses.append(str(address))
+    return addresses
 
 
 @transaction.atomic

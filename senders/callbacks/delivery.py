@@ -10,7 +10,8 @@
   backoff (`next_attempt_at`, in PostgreSQL); after EBOX_CALLBACK_MAX_ATTEMPTS the callback is
   `failed`, and so are the later callbacks of its message (order cannot be kept past a gap).
 - Redirects are never followed; a host resolving to a non-public address is refused unless
-  EBOX_CALLBACK_ALLOW_PRIVATE (SSRF).
+  EBOX_CALLBACK_ALLOW_PRIVATE (SSRF), and the POST connects to the addresses that were checked
+  (urllib3 pools on the address, the host name in Host, SNI and the certificate check).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -128,7 +131,7 @@ def _post(row: _Claimed, application: SenderApplication | None) -> None:
         raise _Refused("the application has no callback URL any more")
     url = application.callback_url
     try:
-        configuration.check_target(url)
+        addresses = configuration.resolve_target(url)
     except configuration.TargetRefused as exc:
         raise _Refused(str(exc)) from exc
     body = payload(row, application.application_id)
@@ -139,11 +142,43 @@ def _post(row: _Claimed, application: SenderApplication | None) -> None:
         "X-Ebox-Delivery": str(row.delivery_id),
         "X-Ebox-Event": row.event,
     }
-    timeout = settings.EBOX_CALLBACK_TIMEOUT
-    response = requests.post(url, data=body, headers=headers, timeout=(timeout, timeout), allow_redirects=False)
-    response.close()
-    if not 200 <= response.status_code < 300:
-        raise RuntimeError(f"HTTP {response.status_code}")
+    status = _post_pinned(url, addresses, body, headers)
+    if not 200 <= status < 300:
+        raise RuntimeError(f"HTTP {status}")
+
+
+def _post_pinned(url: str, addresses: list[str], body: bytes, headers: dict[str, str]) -> int:
+    """POST to the checked addresses themselves (the next on a connection failure), with the URL's
+    host in the Host header and, for https, in SNI and the certificate check; no redirect, no retry."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    timeout = urllib3.Timeout(connect=settings.EBOX_CALLBACK_TIMEOUT, read=settings.EBOX_CALLBACK_TIMEOUT)
+    headers = {**headers, "Host": parts.netloc}
+    error: Exception = OSError(f"{parts.hostname} has no address")
+    for address in addresses:
+        if parts.scheme == "https":
+            pool = urllib3.HTTPSConnectionPool(
+                address,
+                port,
+                timeout=timeout,
+                retries=False,
+                server_hostname=parts.hostname,
+                assert_hostname=parts.hostname,
+                cert_reqs="CERT_REQUIRED",
+                ca_certs=settings.EBOX_CALLBACK_CA_BUNDLE or certifi.where(),
+            )
+        else:
+            pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+        try:
+            response = pool.urlopen("POST", path, body=body, headers=headers, redirect=False, retries=False)
+        except urllib3.exceptions.NewConnectionError as exc:
+            error = exc
+            continue
+        finally:
+            pool.close()
+        return response.status
+    raise error
 
 
 def _attempt(row: _Claimed, application: SenderApplication | None) -> tuple[str, str]:
@@ -159,10 +194,18 @@ def _attempt(row: _Claimed, application: SenderApplication | None) -> tuple[str,
     return State.DELIVERED, ""
 
 
+def _claim_limit() -> int:
+    """EBOX_CALLBACK_BATCH, but no more than the pool can POST within one lease even if every
+    receiver takes the whole timeout (connect, then read): a claim must not outlive its lease."""
+    per_post = 2 * settings.EBOX_CALLBACK_TIMEOUT + 1
+    fits = int(PARALLEL_POSTS * settings.EBOX_CALLBACK_LEASE.total_seconds() / per_post)
+    return max(1, min(settings.EBOX_CALLBACK_BATCH, fits))
+
+
 def deliver_batch(limit: int | None = None) -> DeliveryReport:
     """Claim up to `limit` due callbacks (one per message at most), POST them, record what happened."""
     attempt = uuid.uuid4()
-    rows = _claim(attempt, limit or settings.EBOX_CALLBACK_BATCH)
+    rows = _claim(attempt, limit or _claim_limit())
     report = DeliveryReport(claimed=len(rows))
     if not rows:
         return report
