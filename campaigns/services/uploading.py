@@ -230,7 +230,7 @@ def _store(application, message_type, name, spreadsheet, spreadsheet_name, file_
 
 def _write(data_key: bytes, campaign_id: uuid.UUID, field_name: str, source: BinaryIO, written: list[str]) -> str:
     source.seek(0)
-    _result, name = blobs.write_encrypted(
+    _result, name, _row = blobs.write_encrypted(
         f"campaigns/{campaign_id}-{field_name}.bin",
         lambda target: crypto.encrypt_stream(data_key, campaign_id, field_name, source, target),
     )
