@@ -93,8 +93,8 @@ def test_director_grants_accountant_reads_director_revokes(live_server, browser,
         page.get_by_label("read", exact=True).check()
         page.get_by_role("button", name="Give the mandate").click()
         page.wait_for_load_state("load")
-        # He never logged in yet: eBox knows him by his number until then.
-        assert page.get_by_text("80.05.12-123.68 may now open this eBox.").is_visible()
+        # He never logged in yet: eBox names him as the citizen record does (the demo's register name).
+        assert page.get_by_text("Thomas Lambert may now open this eBox.").is_visible()
         check(page)
 
         # The accountant logs in: the bakery is in his switcher; he reads its letter.
