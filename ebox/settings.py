@@ -372,6 +372,7 @@ EBOX_NOTIFICATION_FAILURES_SELECTOR = env.str("EBOX_NOTIFICATION_FAILURES_SELECT
 # --- E-mail, notifications, reminders, retention ----------------------------------
 
 from ebox.settings_email import *  # noqa: E402,F403 - in their own module (ebox/settings_email.py)
+from ebox.settings_partitions import *  # noqa: E402,F403 - monthly partitions (ebox/settings_partitions.py)
 
 # --- Security -----------------------------------------------------------------
 

@@ -48,6 +48,11 @@ CELERY_BEAT_SCHEDULE = {
     # Expiry and crypto-shredding (messages.services.expiry); audit retention (audit.retention).
     "expire-messages": {"task": "mailbox.expire_messages", "schedule": env.int("EBOX_EXPIRY_SECONDS", default=300)},
     "prune-audit": {"task": "audit.prune", "schedule": crontab(hour=4, minute=41)},
+    # Monthly partitions created ahead, old ones detached (messages.services.partitions).
+    "ensure-partitions": {
+        "task": "mailbox.ensure_partitions",
+        "schedule": timedelta(seconds=env.int("EBOX_PARTITION_SECONDS", default=6 * 3600)),
+    },
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))
