@@ -24,5 +24,7 @@ class Command(BaseCommand):
             for name, why in report.kept:
                 self.stdout.write(f"kept     {name}: {why}")
         for info in partitions.partition_listing():
-            flag = "  <- rows outside every month: see docs/operators.md" if info.bound == "DEFAULT" and info.rows else ""
+            flag = (
+                "  <- rows outside every month: see docs/operators.md" if info.bound == "DEFAULT" and info.rows else ""
+            )
             self.stdout.write(f"{info.name:48} {info.rows:>12}  {info.bound}{flag}")
