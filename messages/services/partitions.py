@@ -114,6 +114,8 @@ def detach_messages_month(month: dt.datetime) -> str | None:
     messages, contents = names[partitions.MESSAGES.table], names[partitions.CONTENTS.table]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
+            # Deferred foreign-key checks queued earlier in the transaction would make DETACH refuse.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"LOCK TABLE {messages}, {contents} IN SHARE MODE")
             cursor.execute(
                 f"SELECT EXISTS (SELECT 1 FROM {messages} m JOIN mailbox_messagecontent c ON c.id = m.content_id "  # noqa: S608
@@ -134,7 +136,9 @@ def detach_messages_month(month: dt.datetime) -> str | None:
 def _drop_foreign_keys(cursor, table: str) -> None:
     """A detached partition keeps its foreign keys as its own; as an archive it needs none, and they
     would stop the next table of the month (its contents) from being detached."""
-    cursor.execute("SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = %s::regclass", [table])
+    cursor.execute(
+        "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = %s::regclass AND conparentid = 0", [table]
+    )
     for (name,) in cursor.fetchall():
         cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
 
