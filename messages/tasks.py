@@ -62,7 +62,7 @@ def expire_messages() -> dict:
     return expiry.run()
 
 
-@shared_task(name="mailbox.ensure_partitions")
+@shared_task(name="mailbox.ensure_partitions", ignore_result=False)  # the count shows in flower and tests
 def ensure_partitions() -> int:
     """Monthly partitions ahead and detaching after retention (messages.services.partitions)."""
     return len(partitions.ensure_partitions().created)
