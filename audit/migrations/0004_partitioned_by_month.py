@@ -34,4 +34,4 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("audit", "0003_truncate_switch_only_in_tests")]
 
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop, elidable=False)]
+    operations = [migrations.RunPython(forwards, elidable=False)]  # irreversible: see the docstring

@@ -78,4 +78,4 @@ class Migration(migrations.Migration):
         ("citizens", "0005_mailbox_kind"),
     ]
 
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop, elidable=False)]
+    operations = [migrations.RunPython(forwards, elidable=False)]  # irreversible: see the docstring
