@@ -83,15 +83,19 @@ def store_accepted(
             row, _ = publishing._build_content(new, [])
             content = MessageContent(**row)  # the publication builds rows as dicts
             contents.append(content)
+            # The attachment's name is sealed too: encrypted under the content's own key, as publishing does.
+            attachment_id = uuid7()
+            data_key = crypto.unwrap_key(row["kek_id"], row["wrapped_key"])
             attachments.append(
                 Attachment(
+                    id=attachment_id,
                     content=content,
                     position=1,
                     main_content=True,
                     media_type="application/pdf",
                     size=48_000 + i,
                     sha256=f"{i:064x}",
-                    meta_ct=crypto.encrypt_field(crypto.new_data_key(), i, "meta", b"{}"),
+                    meta_ct=crypto.encrypt_field(data_key, attachment_id, "meta", b"{}"),
                     blob=f"attachments/bench-{i}.bin",
                 )
             )

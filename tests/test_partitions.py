@@ -87,6 +87,22 @@ def test_rows_land_in_their_month_and_the_default_partitions_stay_empty(publish,
         assert _one(f"SELECT count(*) FROM {partitioning.default_name(spec)}") == 0, spec.table  # noqa: S608
 
 
+def test_a_month_whose_rows_sit_in_the_default_partition_is_reported_not_created(
+    organisation, sender_application, message_type, settings
+):
+    far = partitioning.add_months(partitioning.month_start(timezone.now()), 6)
+    message = _old_message(far, organisation, sender_application, message_type, status="sealed")
+    assert _one("SELECT tableoid::regclass::text FROM mailbox_message WHERE id = %s", [message.id]) == (
+        "mailbox_message_default"
+    )
+    settings.EBOX_PARTITION_MONTHS_AHEAD = 6
+    report = partition_services.ensure_partitions()
+    name = partitioning.partition_name(partitions.MESSAGES, far)
+    assert (name, "default partition holds rows of this month") in report.kept
+    assert partitioning.partition_name(partitions.EVENTS, far) in report.created  # the others are made
+    assert Message.objects.filter(pk=message.pk).exists()
+
+
 def test_the_idempotency_key_stays_unique_per_application_across_partitions(publish, citizen):
     from django.db import IntegrityError, transaction
 

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from audit.partitions import AUDIT_ENTRIES
@@ -40,6 +40,7 @@ from messages import partitions
 logger = logging.getLogger(__name__)
 
 TABLES: tuple[PartitionedTable, ...] = (*partitions.FAMILY, partitions.NOTIFICATIONS, AUDIT_ENTRIES)
+LOCK_TIMEOUT_MS = 5000
 _MONTH = re.compile(r"_p(\d{4})_(\d{2})$")
 
 
@@ -69,14 +70,21 @@ def ensure_partitions(now: dt.datetime | None = None) -> PartitionReport:
     wanted = [partitioning.add_months(first, n) for n in range(settings.EBOX_PARTITION_MONTHS_AHEAD + 1)]
     for spec in TABLES:
         for month in wanted:
-            with transaction.atomic(), connection.cursor() as cursor:
-                if partitioning.default_rows_in(cursor, spec, month):
-                    # Creating it would fail; the rows need moving first (docs/operators.md).
-                    name = partitioning.partition_name(spec, month)
-                    report.kept.append((name, "default partition holds rows of this month"))
-                    logger.error("partitions: %s not created: the default partition holds rows of it", name)
-                elif partitioning.create_month(cursor, spec, month):
-                    report.created.append(partitioning.partition_name(spec, month))
+            name = partitioning.partition_name(spec, month)
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    # Creating a partition locks its table (and the tables whose foreign keys point
+                    # at it) exclusively for an instant: never queue publications behind a long
+                    # transaction for it. Months are made ahead, so the next run simply retries.
+                    cursor.execute("SET LOCAL lock_timeout = %s", [f"{LOCK_TIMEOUT_MS}ms"])
+                    if partitioning.default_rows_in(cursor, spec, month):
+                        # Creating it would fail; the rows need moving first (docs/operators.md).
+                        report.kept.append((name, "default partition holds rows of this month"))
+                        logger.error("partitions: %s not created: the default partition holds rows of it", name)
+                    elif partitioning.create_month(cursor, spec, month):
+                        report.created.append(name)
+            except OperationalError as exc:  # lock_timeout
+                report.kept.append((name, f"not created now, table busy: {str(exc).splitlines()[0]}"))
     detach_old(now, report)
     return report
 
