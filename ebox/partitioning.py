@@ -36,6 +36,13 @@ class PartitionedTable:
     key: str
     kind: str
     primary_key: tuple[str, ...]
+    # Storage parameters of each partition (a partitioned table itself takes none), e.g.
+    # "toast_tuple_target = 8160".
+    storage: str = ""
+
+
+def _with(spec: PartitionedTable) -> str:
+    return f" WITH ({spec.storage})" if spec.storage else ""
 
 
 def month_start(value: dt.datetime | dt.date) -> dt.datetime:
@@ -102,7 +109,7 @@ def create_month(cursor, spec: PartitionedTable, month: dt.datetime) -> bool:
         return False
     cursor.execute(
         f"CREATE TABLE {name} PARTITION OF {spec.table} "
-        f"FOR VALUES FROM ({bound(spec, month)}) TO ({bound(spec, add_months(month, 1))})"
+        f"FOR VALUES FROM ({bound(spec, month)}) TO ({bound(spec, add_months(month, 1))}){_with(spec)}"
     )
     _copy_statement_triggers(cursor, spec, name)
     return True
@@ -110,7 +117,7 @@ def create_month(cursor, spec: PartitionedTable, month: dt.datetime) -> bool:
 
 def create_default(cursor, spec: PartitionedTable) -> None:
     name = default_name(spec)
-    cursor.execute(f"CREATE TABLE {name} PARTITION OF {spec.table} DEFAULT")
+    cursor.execute(f"CREATE TABLE {name} PARTITION OF {spec.table} DEFAULT{_with(spec)}")
     _copy_statement_triggers(cursor, spec, name)
 
 

@@ -4,7 +4,8 @@ Contents, messages and attachments are partitioned on UUIDv7 ids (their own id, 
 its content's id), events and retained seals on their message's id, so a row lands in the month
 its message (or content) was created and every foreign key between them stays a plain one to a
 key that contains the partition key. Notification e-mails are partitioned on their window's
-start. (The audit trail, on its entries' time, is `audit.partitions`.)
+start. Database blobs (small attachment ciphertexts) are partitioned on their id, their
+attachment's UUIDv7. (The audit trail, on its entries' time, is `audit.partitions`.)
 
 Why ids rather than `received_at`: the primary key of a partitioned table must contain the
 partition key, and every foreign key to a message names its id alone; partitioning on the id
@@ -26,10 +27,13 @@ MESSAGES = PartitionedTable("mailbox_message", "id", "uuid7", ("id",))
 ATTACHMENTS = PartitionedTable("mailbox_attachment", "content_id", "uuid7", ("id", "content_id"))
 EVENTS = PartitionedTable("mailbox_messageevent", "message_id", "uuid7", ("id", "message_id"))
 RETAINED_SEALS = PartitionedTable("mailbox_retainedseal", "message_id", "uuid7", ("id", "message_id"))
+# A blob's id is its attachment's UUIDv7 (messages.blobs); its rows stay in the page as written
+# (toast_tuple_target, as migration 0005_blob set on the plain table).
+BLOBS = PartitionedTable("mailbox_blob", "id", "uuid7", ("id",), "toast_tuple_target = 8160")
 NOTIFICATIONS = PartitionedTable("mailbox_emailnotification", "window_start", "timestamp", ("id", "window_start"))
 
 # In the order a month is detached (rows that point at others first) and created (any order).
-FAMILY = (EVENTS, RETAINED_SEALS, ATTACHMENTS, MESSAGES, CONTENTS)
+FAMILY = (EVENTS, RETAINED_SEALS, ATTACHMENTS, MESSAGES, CONTENTS, BLOBS)
 
 
 def id_range_for(start: dt.datetime, end: dt.datetime) -> tuple[uuid.UUID, uuid.UUID]:

@@ -8,6 +8,7 @@ ahead through a real worker, and detaching follows the retention rules.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import secrets
 import uuid
@@ -20,9 +21,9 @@ from audit.partitions import AUDIT_ENTRIES
 from citizens import selectors as citizen_selectors
 from ebox import partitioning
 from messages import integrity, partitions
-from messages.models import Message, MessageContent, MessageEvent
+from messages.models import IdempotencyKey, Message, MessageContent, MessageEvent
 from messages.services import partitions as partition_services
-from messages.services import sealing
+from messages.services import publishing, sealing
 from senders import selectors as sender_selectors
 
 ALL = partition_services.TABLES
@@ -107,12 +108,76 @@ def test_the_idempotency_key_stays_unique_per_application_across_partitions(publ
     from django.db import IntegrityError, transaction
 
     first = publish(citizen.national_number, idempotency_key="key-1")
+    assert IdempotencyKey.objects.get(idempotency_key="key-1").message_id == first.pk
+    # The arbiter is a table of its own, not partitioned: a message of another month with the
+    # same key is refused there, under the name publishing recognises.
+    _earlier_months(2)
     with pytest.raises(IntegrityError, match="message_idempotency_key_per_application"), transaction.atomic():
-        Message.objects.filter(pk=first.pk).update(idempotency_key="key-1")  # allowed: same row
-        twin = Message.objects.get(pk=first.pk)
-        twin.pk = _uuid7_at(timezone.now() - dt.timedelta(days=40))  # another month, same key
-        _earlier_months(2)
-        twin.save(force_insert=True)
+        IdempotencyKey.objects.create(
+            sender_application_id=first.sender_application_id,
+            idempotency_key="key-1",
+            message_id=_uuid7_at(timezone.now() - dt.timedelta(days=40)),
+        )
+    with pytest.raises(publishing.DuplicatePublication) as again:
+        publish(citizen.national_number, idempotency_key="key-1")
+    assert again.value.message_id == first.pk
+    # Another application may use the same key.
+    assert Message.objects.filter(idempotency_key="key-1").count() == 1
+
+
+def _new(sender_application, message_type, recipient: str, key: str | None, pdf_bytes: bytes):
+    return publishing.NewMessage(
+        sender_application=sender_application,
+        message_type=message_type,
+        recipient_type="citizen",
+        recipient_id=recipient,
+        subject={"fr": "Sujet", "nl": "Onderwerp"},
+        body={"fr": "Corps", "nl": "Inhoud"},
+        attachments=[
+            publishing.AttachmentUpload(
+                file=io.BytesIO(pdf_bytes), file_name="letter.pdf", media_type="application/pdf", main_content=True
+            )
+        ],
+        idempotency_key=key,
+    )
+
+
+def test_a_retried_batch_chunk_is_skipped_through_the_key_table(
+    publish, citizen, sender_application, message_type, pdf_bytes, settings
+):
+    from messages.models import Blob
+
+    settings.EBOX_DATABASE_BLOB_MAX_BYTES = 64 * 1024  # small attachments in mailbox_blob
+
+    single = publish(citizen.national_number, idempotency_key="single", seal=False)
+    chunk = [("single", citizen), ("b-1", citizen), ("b-2", citizen), (None, citizen), ("b-1", citizen)]
+
+    def batch():
+        news = [_new(sender_application, message_type, c.national_number, k, pdf_bytes) for k, c in chunk]
+        return publishing.publish_messages(news)
+
+    first = batch()
+    assert isinstance(first[0], publishing.DuplicatePublication) and first[0].message_id == single.pk
+    assert isinstance(first[1], publishing.Accepted) and isinstance(first[2], publishing.Accepted)
+    assert isinstance(first[3], publishing.Accepted)
+    assert isinstance(first[4], publishing.DuplicatePublication) and first[4].message_id == first[1].id
+    stored = Message.objects.count()
+    blobs_stored = Blob.objects.count()
+
+    retried = batch()  # the same chunk again: nothing stored twice, every keyed item answers its first message
+    assert [r.message_id for r in retried[:3]] == [single.pk, first[1].id, first[2].id]
+    assert isinstance(retried[3], publishing.Accepted) and retried[3].id != first[3].id  # no key: a new letter
+    assert Message.objects.count() == stored + 1
+    assert Blob.objects.count() == blobs_stored + 1
+    assert IdempotencyKey.objects.filter(sender_application=sender_application).count() == 3
+    # Blobs land in their attachment's month, like the rest.
+    assert _one("SELECT count(*) FROM mailbox_blob_default") == 0
+    blob_partition = _this_month(partitions.BLOBS)
+    assert _one(f"SELECT count(*) FROM {blob_partition}") == blobs_stored + 1  # noqa: S608
+    assert (
+        _one("SELECT reloptions::text FROM pg_class WHERE relname = %s", [blob_partition])
+        == "{toast_tuple_target=8160}"
+    )
 
 
 def _plan(sql: str, params=None) -> str:
@@ -228,6 +293,10 @@ def test_detaching_refuses_unexpired_rows_and_takes_a_month_of_shredded_ones(
         for spec in partitions.FAMILY:
             partitioning.create_month(cursor, spec, month)
     message = _old_message(month, organisation, sender_application, message_type, status="sealed")
+    Message.objects.filter(pk=message.pk).update(idempotency_key="old-key")
+    IdempotencyKey.objects.create(
+        sender_application=sender_application, idempotency_key="old-key", message_id=message.pk
+    )
     name = partitioning.partition_name(partitions.MESSAGES, month)
     assert _one("SELECT tableoid::regclass::text FROM mailbox_message WHERE id = %s", [message.id]) == name
 
@@ -241,6 +310,7 @@ def test_detaching_refuses_unexpired_rows_and_takes_a_month_of_shredded_ones(
     settings.EBOX_PARTITION_RETENTION_MONTHS = 120
     assert name in partition_services.detach_old().detached
     assert not Message.objects.filter(pk=message.pk).exists()  # gone from the table…
+    assert not IdempotencyKey.objects.filter(idempotency_key="old-key").exists()  # …its key with it
     assert _one(f"SELECT count(*) FROM {name}") == 1  # noqa: S608 - …kept as a plain table for the archive
     with connection.cursor() as cursor:
         for spec in partitions.FAMILY:

@@ -5,41 +5,30 @@ is converted). Not reversible: going back would mean copying every row into plai
 which a restore from backup does better.
 
 A partitioned table's unique indexes must contain its partition key, so the idempotency key
-(unique per sending application) cannot stay a unique index on `mailbox_message`: it becomes a
-plain partial index of the same name, and a trigger enforces the uniqueness under a transaction
-advisory lock on (application, key), raising the same unique violation the index did (same
-constraint name, which messages.services.publishing looks for).
+(unique per sending application) cannot stay a unique index on `mailbox_message`: its arbiter
+becomes a small table of its own, `mailbox_idempotencykey` (messages.models.IdempotencyKey),
+whose primary key takes the unique index's name (which messages.services.publishing looks for),
+filled here from the messages that have a key. A unique index, not a trigger: the batch path's
+`INSERT … ON CONFLICT DO NOTHING` skips a row a unique index already holds, not one a trigger
+refuses.
+
+`mailbox_blob` (small attachment ciphertexts) is partitioned on its id, the attachment's UUIDv7.
 """
 
 import datetime as dt
 
 from django.conf import settings
-from django.db import migrations
+import django.db.models.deletion
+from django.db import migrations, models
 
 from ebox import partitioning
 from messages import partitions
 
-IDEMPOTENCY_SQL = """
-CREATE INDEX message_idempotency_key_per_application ON mailbox_message (sender_application_id, idempotency_key)
-    WHERE idempotency_key IS NOT NULL;
-CREATE FUNCTION message_idempotency_key_unique() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.idempotency_key IS NULL THEN
-        RETURN NEW;
-    END IF;
-    -- Two concurrent publications with the same key queue here; the second sees the first's row.
-    PERFORM pg_advisory_xact_lock(hashtextextended(NEW.sender_application_id::text || ':' || NEW.idempotency_key, 0));
-    IF EXISTS (SELECT 1 FROM mailbox_message WHERE sender_application_id = NEW.sender_application_id
-               AND idempotency_key = NEW.idempotency_key AND id <> NEW.id) THEN
-        RAISE EXCEPTION 'duplicate key value violates unique constraint "message_idempotency_key_per_application"'
-            USING ERRCODE = 'unique_violation', CONSTRAINT = 'message_idempotency_key_per_application';
-    END IF;
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER message_idempotency_key_per_application
-    BEFORE INSERT OR UPDATE OF sender_application_id, idempotency_key ON mailbox_message
-    FOR EACH ROW EXECUTE FUNCTION message_idempotency_key_unique();
+KEYS_SQL = """
+ALTER TABLE mailbox_idempotencykey RENAME CONSTRAINT mailbox_idempotencykey_pkey
+    TO message_idempotency_key_per_application;
+INSERT INTO mailbox_idempotencykey (sender_application_id, idempotency_key, message_id)
+    SELECT sender_application_id, idempotency_key, id FROM mailbox_message WHERE idempotency_key IS NOT NULL;
 """
 
 
@@ -60,12 +49,12 @@ def _months(cursor, specs, table_of=None) -> list[dt.datetime]:
 def forwards(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
         family = [partitions.CONTENTS, partitions.MESSAGES, partitions.ATTACHMENTS, partitions.EVENTS]
-        family.append(partitions.RETAINED_SEALS)
+        family += [partitions.RETAINED_SEALS, partitions.BLOBS]
         months = _months(cursor, [partitions.CONTENTS, partitions.MESSAGES])
         for spec in family:
             leave_out = ("message_idempotency_key_per_application",) if spec is partitions.MESSAGES else ()
             partitioning.convert_to_partitioned(cursor, spec, months, leave_out)
-        cursor.execute(IDEMPOTENCY_SQL)
+        cursor.execute(KEYS_SQL)  # once the old unique index (of the same name) is gone
         notification_months = _months(cursor, [partitions.NOTIFICATIONS])
         partitioning.convert_to_partitioned(cursor, partitions.NOTIFICATIONS, notification_months)
 
@@ -76,6 +65,44 @@ class Migration(migrations.Migration):
     dependencies = [
         ("mailbox", "0005_blob"),
         ("citizens", "0005_mailbox_kind"),
+        ("senders", "0003_callbacks"),
     ]
 
-    operations = [migrations.RunPython(forwards, elidable=False)]  # irreversible: see the docstring
+    operations = [
+        migrations.CreateModel(
+            name="IdempotencyKey",
+            fields=[
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "sender_application_id",
+                        "idempotency_key",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "sender_application",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="senders.senderapplication",
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=200)),
+                ("message_id", models.UUIDField()),
+            ],
+            options={"verbose_name": "idempotency key", "verbose_name_plural": "idempotency keys"},
+        ),
+        # The unique index itself goes with the conversion (left out in forwards).
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.RemoveConstraint(model_name="message", name="message_idempotency_key_per_application")
+            ]
+        ),
+        migrations.RunPython(forwards, elidable=False),  # irreversible: see the docstring
+    ]

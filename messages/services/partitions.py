@@ -6,8 +6,9 @@ the partitions of the current month and of EBOX_PARTITION_MONTHS_AHEAD months ah
 default partitions stay empty; it is idempotent. It then detaches the months that ended more
 than EBOX_PARTITION_RETENTION_MONTHS ago, under these rules:
 
-- messages and the tables that follow them (contents, attachments, events, retained seals): a
-  month is detached, all five partitions in one transaction, only when every message in it is
+- messages and the tables that follow them (contents, attachments, events, retained seals,
+  database blobs): a month is detached, all six partitions in one transaction (and its
+  messages' Idempotency keys deleted), only when every message in it is
   expired and every content in it shredded. PostgreSQL itself refuses (and the month is kept)
   while a row elsewhere still points at one of its messages or contents: a reply, an integrity
   incident, an acknowledgement, an access-log entry, a reminder, or a later message linked to
@@ -132,6 +133,13 @@ def detach_messages_month(month: dt.datetime) -> str | None:
             )
             if cursor.fetchone()[0]:
                 return "holds messages not yet expired and shredded"
+            # Their Idempotency keys go with them: the key table is not partitioned (see
+            # messages.models.IdempotencyKey), and a key naming a message no longer here is spent.
+            cursor.execute(
+                f"DELETE FROM mailbox_idempotencykey k USING {messages} m WHERE m.idempotency_key IS NOT NULL "  # noqa: S608
+                "AND k.sender_application_id = m.sender_application_id AND k.idempotency_key = m.idempotency_key "
+                "AND k.message_id = m.id"
+            )
             for spec in partitions.FAMILY:
                 cursor.execute(f"ALTER TABLE {spec.table} DETACH PARTITION {names[spec.table]}")
                 _drop_foreign_keys(cursor, names[spec.table])
