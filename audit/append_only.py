@@ -10,7 +10,7 @@ function was created with that switch, which only happens when the migration run
 `EBOX_AUDIT_TRUNCATE_SWITCH = True` (the test settings: Django's test runner empties every table
 between transactional tests). With the production settings the functions have no switch at all:
 any role may set the custom setting, so a switch there would let the application's own role
-erase the trail. Migrations 0003 of `audit` and 0004 of `citizens` (re)create the functions.
+erase the trail. Migrations 0003 and 0004 of `audit` and 0004 of `citizens` (re)create the functions.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def audit_function_sql(truncate_switch: bool) -> str:
     return f"""
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN{_SWITCH if truncate_switch else ""}
-    IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'audit_auditentry'
+    -- The entries' table or one of its monthly partitions (audit.partitions).
+    IF TG_OP = 'DELETE' AND TG_TABLE_NAME ~ '^audit_auditentry(_p[0-9]{{4}}_[0-9]{{2}}|_default)?$'
             AND current_setting('ebox.audit_pruning', true) = 'on' THEN
         RETURN OLD;  -- audit_prune() (audit/migrations/0002_audit_prune.py, audit.retention)
     END IF;

@@ -383,6 +383,7 @@ from ebox.settings_campaigns import *  # noqa: E402,F403 - campaigns (ebox/setti
 from ebox.settings_email import *  # noqa: E402,F403 - in their own module (ebox/settings_email.py)
 from ebox.settings_federation import *  # noqa: E402,F403 - the federation (ebox/settings_federation.py)
 from ebox.settings_paper import *  # noqa: E402,F403 - the paper service (ebox/settings_paper.py)
+from ebox.settings_partitions import *  # noqa: E402,F403 - monthly partitions (ebox/settings_partitions.py)
 
 # --- Security -----------------------------------------------------------------
 

@@ -69,6 +69,11 @@ CELERY_BEAT_SCHEDULE = {
     # Campaigns whose sending task died with its worker (campaigns.services.sending).
     "resume-campaigns": {"task": "campaigns.resume_sending", "schedule": timedelta(seconds=30)},
     "prune-callbacks": {"task": "senders.prune_callbacks", "schedule": crontab(hour=4, minute=23)},
+    # Monthly partitions created ahead, old ones detached (messages.services.partitions).
+    "ensure-partitions": {
+        "task": "mailbox.ensure_partitions",
+        "schedule": timedelta(seconds=env.int("EBOX_PARTITION_SECONDS", default=6 * 3600)),
+    },
 }
 # Work older than this without progress is dispatched again by beat.
 EBOX_REDISPATCH_AFTER = timedelta(seconds=env.int("EBOX_REDISPATCH_AFTER_SECONDS", default=60))

@@ -10,7 +10,7 @@ from celery import shared_task
 from messages.notifications import recovery, reminders
 from messages.notifications.owing import dispatch_sending
 from messages.notifications.sending import send_due
-from messages.services import expiry, sealing
+from messages.services import expiry, partitions, sealing
 
 
 @shared_task(name="mailbox.seal_messages", acks_late=True)
@@ -60,3 +60,9 @@ def queue_reminders() -> dict:
 def expire_messages() -> dict:
     """Beat: expire messages at expires_at, crypto-shred contents past retention (messages.services.expiry)."""
     return expiry.run()
+
+
+@shared_task(name="mailbox.ensure_partitions", ignore_result=False)  # the count shows in flower and tests
+def ensure_partitions() -> int:
+    """Monthly partitions ahead and detaching after retention (messages.services.partitions)."""
+    return len(partitions.ensure_partitions().created)

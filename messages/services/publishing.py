@@ -27,7 +27,7 @@ from citizens.selectors import channel_for
 from citizens.services import citizen_for_number, citizens_for_numbers
 from ebox.storage import StorageUnavailable  # noqa: F401 - raised here (messages.blobs); callers catch it from here
 from messages import blobs, crypto
-from messages.models import Attachment, Blob, Message, MessageContent
+from messages.models import Attachment, Blob, IdempotencyKey, Message, MessageContent
 from messages.services.rows import copy_insert, copy_insert_new, insert_together, stored
 from messages.services.sealing import dispatch_sealing
 from paper.services import queueing as print_queue
@@ -250,11 +250,7 @@ def publish_message(new: NewMessage, audit_entry: audit.Entry | None = None) -> 
     a publication).
     """
     if new.idempotency_key:
-        first = (
-            Message.objects.filter(sender_application=new.sender_application, idempotency_key=new.idempotency_key)
-            .values_list("id", flat=True)
-            .first()
-        )
+        first = _published_with_key(new)
         if first:
             raise DuplicatePublication(first)
     written: list[str] = []
@@ -263,7 +259,13 @@ def publish_message(new: NewMessage, audit_entry: audit.Entry | None = None) -> 
         now = timezone.now()
         row = _new_message_row(new, content["id"], new.recipient_id, now)
         message_id = row["id"]
-        groups = [(MessageContent, [content]), (Attachment, attachments), (Blob, database_blobs), (Message, [row])]
+        groups = [
+            (IdempotencyKey, _key_rows([(new, row)])),  # the key's arbiter: a duplicate is a unique violation
+            (MessageContent, [content]),
+            (Attachment, attachments),
+            (Blob, database_blobs),
+            (Message, [row]),
+        ]
         if audit_entry is not None:
             audit_entry.ids = [*audit_entry.ids, message_id]
         item = _print_item(new, row)
@@ -285,12 +287,7 @@ def publish_message(new: NewMessage, audit_entry: audit.Entry | None = None) -> 
     except IntegrityError as exc:
         delete_blobs(written)
         if new.idempotency_key and "message_idempotency_key_per_application" in str(exc):
-            first = (
-                Message.objects.filter(sender_application=new.sender_application, idempotency_key=new.idempotency_key)
-                .values_list("id", flat=True)
-                .first()
-            )
-            raise DuplicatePublication(first) from exc
+            raise DuplicatePublication(_published_with_key(new)) from exc
         raise
     except BaseException:
         delete_blobs(written)
@@ -337,10 +334,11 @@ def publish_messages(news: list[NewMessage]) -> list[Accepted | DuplicatePublica
     before (or earlier in the same batch). Like publish_message, nothing is half-stored: on a
     failure the transaction rolls back and the blobs written are removed.
 
-    The messages go first, through `copy_insert_new` (ON CONFLICT DO NOTHING): a key already
-    stored, or being stored by a concurrent request, is skipped there, and only the kept
-    messages' contents, attachments and database blobs are copied after them (the foreign keys
-    are checked at commit). So a retried chunk stores nothing twice, without a retry loop.
+    The Idempotency keys go first, into their arbiter (IdempotencyKey) through `copy_insert_new`
+    (ON CONFLICT DO NOTHING): a key already stored, or being stored by a concurrent request, is
+    skipped there (waiting for that request's commit), and only the kept messages, with their
+    contents, attachments and database blobs, are copied after them (the foreign keys are
+    checked at commit). So a retried chunk stores nothing twice, without a retry loop.
     """
     results: list[Accepted | DuplicatePublication | None] = [None] * len(news)
     written: list[str] = []
@@ -353,8 +351,13 @@ def publish_messages(news: list[NewMessage]) -> list[Accepted | DuplicatePublica
             rows = {
                 i: _new_message_row(news[i], built[i][0]["id"], news[i].recipient_id, now, citizens) for i in pending
             }
-            inserted = copy_insert_new(Message, list(rows.values()))
-            kept = [i for i in pending if rows[i]["id"] in inserted]
+            # The keys first, into their arbiter (ON CONFLICT DO NOTHING): the messages whose key
+            # was new, and those without a key, are the ones stored.
+            keyed = [(news[i], rows[i]) for i in pending if news[i].idempotency_key]
+            new_keys = copy_insert_new(IdempotencyKey, _key_rows(keyed), returning="message_id")
+            kept = [i for i in pending if not news[i].idempotency_key or rows[i]["id"] in new_keys]
+            inserted = {rows[i]["id"] for i in kept}
+            copy_insert(Message, [rows[i] for i in kept])
             copy_insert(MessageContent, [built[i][0] for i in kept])
             copy_insert(Attachment, [a for i in kept for a in built[i][1]])
             copy_insert(Blob, [b for i in kept for b in built[i][2]])
@@ -411,11 +414,33 @@ def _existing_ids(news: list[NewMessage]) -> dict[tuple[int, str], uuid.UUID]:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT sender_application_id, idempotency_key, id FROM mailbox_message "
+            "SELECT sender_application_id, idempotency_key, message_id FROM mailbox_idempotencykey "
             "WHERE sender_application_id = ANY(%s) AND idempotency_key = ANY(%s)",
             [list({n.sender_application.pk for n in news}), list({n.idempotency_key for n in news})],
         )
         return {(app_id, key): message_id for app_id, key, message_id in cursor.fetchall()}
+
+
+def _published_with_key(new: NewMessage) -> uuid.UUID | None:
+    """The message this application published with this Idempotency key, if any."""
+    return (
+        IdempotencyKey.objects.filter(sender_application=new.sender_application, idempotency_key=new.idempotency_key)
+        .values_list("message_id", flat=True)
+        .first()
+    )
+
+
+def _key_rows(published: list[tuple[NewMessage, dict]]) -> list[dict]:
+    """IdempotencyKey rows for the keyed messages among these (new message, message row) pairs."""
+    return [
+        {
+            "sender_application_id": new.sender_application.pk,
+            "idempotency_key": new.idempotency_key,
+            "message_id": row["id"],
+        }
+        for new, row in published
+        if new.idempotency_key
+    ]
 
 
 def link_message(original: Message, recipients: list[tuple[str, str]]) -> list[Message]:

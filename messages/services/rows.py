@@ -1,7 +1,7 @@
 """The publication's hot path: a publication's rows written in one statement, a batch's with COPY.
 
 Its interface: `insert_together(groups, audit_entry)` (one publication), `copy_insert(model, rows)`
-and `copy_insert_new(model, rows, conflict)` (a batch: COPY, the latter skipping rows a unique
+and `copy_insert_new(model, rows, returning)` (a batch: COPY, the latter skipping rows a unique
 constraint already holds), `stored(model, row)` (the instance of a row just stored).
 
 Rows are dicts of column values by attribute name (`content_id`), not model instances:
@@ -146,15 +146,15 @@ def copy_insert(model, rows: list[dict]) -> None:
         _copy_rows(model._meta.db_table, columns, (_db_values(model, row) for row in rows))
 
 
-def copy_insert_new(model, rows: list[dict]) -> set:
-    """Insert rows with COPY, skipping those a unique constraint already holds; return the primary
-    keys of the rows inserted. In the current transaction.
+def copy_insert_new(model, rows: list[dict], returning: str | None = None) -> set:
+    """Insert rows with COPY, skipping those a unique constraint already holds; return the values of
+    column `returning` (default: the primary key's) of the rows inserted. In the current transaction.
 
     COPY has no ON CONFLICT: the rows are copied into a temporary table (created once per session,
     emptied at commit: no WAL, no index), then moved by one `INSERT … SELECT … ON CONFLICT DO
     NOTHING RETURNING` (no conflict target: a partial unique index, such as the Idempotency key's,
-    cannot be named as a constraint; the caller's rows have new primary keys, so what conflicts is
-    the caller's business key). A row whose key a concurrent transaction is inserting waits
+    cannot be named as a constraint; what conflicts is the caller's business key, such as
+    IdempotencyKey's primary key). A row whose key a concurrent transaction is inserting waits
     for it, then is skipped if it committed: a retried chunk with the same Idempotency keys stores
     nothing twice, and no race makes the batch fail or retry.
     """
@@ -164,7 +164,9 @@ def copy_insert_new(model, rows: list[dict]) -> set:
 
     columns = [column.name for column in _columns(model)]
     staging = f"ebox_copy_{model._meta.db_table}"
-    insert, create = _staging_statements(model._meta.db_table, staging, tuple(columns), model._meta.pk.column)
+    insert, create = _staging_statements(
+        model._meta.db_table, staging, tuple(columns), returning or model._meta.pk.column
+    )
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         cursor.execute(create)
@@ -178,11 +180,13 @@ def copy_insert_new(model, rows: list[dict]) -> set:
 
 
 @functools.cache
-def _staging_statements(table: str, staging: str, columns: tuple[str, ...], pk: str) -> tuple[sql.Composed, ...]:
+def _staging_statements(table: str, staging: str, columns: tuple[str, ...], returning: str) -> tuple[sql.Composed, ...]:
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
     insert = sql.SQL(
-        "INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ON CONFLICT DO NOTHING RETURNING {pk}"
-    ).format(table=sql.Identifier(table), names=names, staging=sql.Identifier(staging), pk=sql.Identifier(pk))
+        "INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ON CONFLICT DO NOTHING RETURNING {returning}"
+    ).format(
+        table=sql.Identifier(table), names=names, staging=sql.Identifier(staging), returning=sql.Identifier(returning)
+    )
     # The columns the rows fill, typed as the table's, nothing else: no constraint, no index.
     create = sql.SQL(
         "CREATE TEMPORARY TABLE IF NOT EXISTS {staging} AS SELECT {names} FROM {table} WITH NO DATA"

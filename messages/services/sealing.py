@@ -81,7 +81,7 @@ _SEAL_SELECT = f"""
     JOIN {Organisation._meta.db_table} o ON o.id = m.sender_organisation_id
     JOIN {SenderApplication._meta.db_table} a ON a.id = m.sender_application_id
     JOIN {MessageType._meta.db_table} mt ON mt.id = m.message_type_id
-    WHERE m.id = ANY(%b::uuid[]) AND m.status = %s
+    WHERE m.id = ANY(%b::uuid[]) AND m.id BETWEEN %s::uuid AND %s::uuid AND m.status = %s
 """  # noqa: S608 - table names from our models, values are parameters
 # One statement writes the seals and records the notification e-mails this makes owed (the
 # seal time is on the message; no separate event row). It returns (sealed, e-mails touched,
@@ -90,7 +90,7 @@ _SEAL_UPDATE = f"""
     UPDATE {Message._meta.db_table} AS m
     SET seal = v.seal, seal_key_id = %(kid)s, status = %(sealed)s, sealed_at = %(now)s
     FROM unnest(%(ids)b::uuid[], %(seals)b::bytea[]) AS v(id, seal)
-    WHERE m.id = v.id AND m.status = %(accepted)s
+    WHERE m.id = v.id AND m.id BETWEEN %(low)s::uuid AND %(high)s::uuid AND m.status = %(accepted)s
     RETURNING m.citizen_id, m.sender_organisation_id AS organisation_id, m.registered_mail AS registered,
               NULL::text AS reason, m.id AS message_id, m.sender_application_id"""  # noqa: S608 - our tables
 _SEAL_WRITE = owing_statement(_SEAL_UPDATE)
@@ -197,7 +197,9 @@ def seal_messages(message_ids: Iterable[uuid.UUID | str]) -> int:
 def _send_seal_read(conn: psycopg.Connection, ids: list[str]) -> psycopg.Cursor:
     # Binary results: ids and ciphertexts travel as bytes, not as text to parse.
     cursor = psycopg.Cursor(conn)
-    cursor.execute(_SEAL_SELECT, [ids, Message.Status.ACCEPTED], binary=True, prepare=True)
+    # The id range lets the prepared (generic) plan prune monthly partitions when it starts:
+    # PostgreSQL prunes on `id BETWEEN $2 AND $3`, not on `= ANY($1)` (messages.partitions).
+    cursor.execute(_SEAL_SELECT, [ids, min(ids), max(ids), Message.Status.ACCEPTED], binary=True, prepare=True)
     return cursor
 
 
@@ -213,6 +215,8 @@ def _send_seal_write(
             "accepted": Message.Status.ACCEPTED,
             "ids": ids,
             "seals": seals,
+            "low": min(ids),
+            "high": max(ids),
             **new_mail_parameters(now),
             **callback_outbox.parameters("sealed", now),
         },
