@@ -26,7 +26,7 @@ import functools
 from collections.abc import Iterable, Sequence
 
 import psycopg
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Model
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
@@ -61,6 +61,19 @@ def execute_prepared(query: str, params: Sequence[object]) -> tuple | None:
     profiling showed as ~10 % of a publication with an attachment. One cursor per connection
     serves every call (a new cursor cost ~7 µs: its adapters are set up afresh).
     """
+    try:
+        return _execute_prepared(query, params)
+    except OperationalError:
+        # A connection that died while idle (a PostgreSQL restart) fails on its first use: Django's
+        # own cursors health-check a reused connection first, this path does not (a round trip per
+        # call). Outside a transaction nothing was done on it, so reconnect once and run it again.
+        if connection.in_atomic_block or connection.is_usable():
+            raise
+        connection.close()
+        return _execute_prepared(query, params)
+
+
+def _execute_prepared(query: str, params: Sequence[object]) -> tuple | None:
     cursor = _hot_cursor()
     # Django's error wrapper, as its own cursors have: psycopg errors become Django's, and a
     # connection error marks the connection, so Django closes it at the end of the request
