@@ -4,12 +4,17 @@ secret the page showed once, through a real Celery worker."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from django.test import Client
 
 from audit.models import AuditEntry
 from citizens import services as citizen_services
+from federation import services as federation
+from federation.models import EnterpriseApplication
+from mandates.models import Mandate
 from sender_portal import services
 from sender_portal.models import SenderRole
 from senders.models import SenderApplication
@@ -102,3 +107,47 @@ def test_a_callback_page_of_another_organisation_is_404_and_a_non_administrator_
     services.grant_role(organisation, viewer.national_number, SenderRole.Role.STATISTICS)
     assert client.get(f"/sender/api-access/{sender_application.pk}/callback/").status_code == 403
     assert client.post(f"/sender/api-access/{sender_application.pk}/callback/", {"action": "remove"}).status_code == 403
+
+
+def test_only_a_manage_representative_of_the_enterprise_has_its_api_clients(client, db):
+    """A read-only representative and a person in their own eBox get 404; rotation from the page
+    shows a new secret once and stops the old one; clients of another enterprise are not reachable."""
+    bakery = federation.enterprise_mailbox("0990000806", "Boulangerie Dubois SRL")
+    other_client, _ = federation.create_enterprise_application("0406798006", "Autre")
+    manager, reader = log_in(client, CitizenFactory()), CitizenFactory()
+    for person, scope in ((manager, Mandate.Scope.MANAGE), (reader, Mandate.Scope.READ)):
+        Mandate.objects.create(
+            owner=bakery, representative=person, role=Mandate.Role.DIRECTOR, scope=scope, valid_from=dt.date(2020, 1, 1)
+        )
+    assert client.get("/api-clients/").status_code == 404  # own eBox: no page
+    client.post("/mailbox/", {"mailbox": bakery.pk})
+    page = client.get("/api-clients/")
+    assert page.status_code == 200 and "No API client yet." in page.content.decode()
+    assert client.post("/api-clients/", {"name": ""}).status_code == 400
+    created = client.post("/api-clients/", {"name": "Logiciel comptable"}).content.decode()
+    first = re.search(r'id="client-secret">([^<]+)<', created).group(1)
+    application = EnterpriseApplication.objects.get(enterprise=bakery)
+    rotated = client.post(f"/api-clients/{application.pk}/rotate/").content.decode()
+    second = re.search(r'id="client-secret">([^<]+)<', rotated).group(1)
+    assert second != first
+    client_id = application.oauth_application.client_id
+    assert (
+        Client()
+        .post("/o/token/", {"grant_type": "client_credentials", "client_id": client_id, "client_secret": first})
+        .status_code
+        == 401
+    )
+    assert (
+        Client()
+        .post("/o/token/", {"grant_type": "client_credentials", "client_id": client_id, "client_secret": second})
+        .status_code
+        == 200
+    )
+    assert client.post(f"/api-clients/{other_client.pk}/revoke/").status_code == 404
+    assert EnterpriseApplication.objects.get(pk=other_client.pk).revoked_at is None
+
+    log_in(client, reader)
+    client.post("/mailbox/", {"mailbox": bakery.pk})
+    assert client.get("/api-clients/").status_code == 404
+    assert client.post(f"/api-clients/{application.pk}/revoke/").status_code == 404
+    assert EnterpriseApplication.objects.get(pk=application.pk).revoked_at is None
