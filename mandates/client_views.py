@@ -2,7 +2,8 @@
 rotates and revokes the enterprise's own API clients (federation.services; secrets shown once).
 
 Anyone else (a read-only representative, a person in their own eBox) gets 404: the page is not there
-for them. Every request re-checks the mandate (mandates.selectors.current_access).
+for them. Every request re-checks the mandate (mandates.selectors.current_access); the audit
+middleware records each change, with the client id.
 """
 
 from __future__ import annotations
@@ -39,7 +40,13 @@ def _enterprise(request):
     return access.mailbox
 
 
+def _audited(request, application: EnterpriseApplication) -> None:
+    """The audit middleware records the POST; this names the client it changed."""
+    request.audit_ids.append(application.oauth_application.client_id)
+
+
 def _shown_once(request, application: EnterpriseApplication, secret: str, heading: str):
+    _audited(request, application)
     return render(
         request,
         "mandates/api_client_secret.html",
@@ -100,5 +107,6 @@ def client_rotate(request, client_pk: int):
 def client_revoke(request, client_pk: int):
     application = _client(request, client_pk)
     federation.revoke_enterprise_application(application)
+    _audited(request, application)
     notices.success(request, _("The API client was revoked: its credentials and tokens stopped working."))
     return redirect("mandates:api_clients")

@@ -143,6 +143,8 @@ def test_only_a_manage_representative_of_the_enterprise_has_its_api_clients(clie
         .status_code
         == 200
     )
+    for path in ("/api-clients/", f"/api-clients/{application.pk}/rotate/"):
+        assert AuditEntry.objects.filter(url=path, method="POST", ids__contains=[client_id]).exists()
     assert client.post(f"/api-clients/{other_client.pk}/revoke/").status_code == 404
     assert EnterpriseApplication.objects.get(pk=other_client.pk).revoked_at is None
 
