@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from sender_portal import access, selectors
 from sender_portal.models import SenderRole
 from sender_portal.services import applications
+from senders.callbacks import selectors as callback_selectors
 from senders.models import SenderApplication
 
 ADMIN = SenderRole.Role.ADMINISTRATOR
@@ -24,6 +25,16 @@ class ApplicationForm(forms.Form):
         label=gettext_lazy("Name of the application"),
         max_length=80,
         help_text=gettext_lazy("For example the name of the online service that will send letters."),
+    )
+
+
+class CallbackForm(forms.Form):
+    # A CharField: the callbacks' own validation (senders.callbacks.configuration) decides what is allowed.
+    url = forms.CharField(
+        label=gettext_lazy("Callback URL"),
+        max_length=500,
+        help_text=gettext_lazy("An https address of your service, reachable from the internet."),
+        widget=forms.URLInput(attrs={"autocomplete": "url", "inputmode": "url"}),
     )
 
 
@@ -74,3 +85,27 @@ def application_revoke(request, application_id: int):
     applications.revoke(application, request.civil_servant)
     notices.success(request, _("The application was revoked: its credentials and tokens stopped working."))
     return redirect("sender_portal:applications")
+
+
+@access.organisation_role_required(ADMIN)
+@require_http_methods(["GET", "POST"])
+def application_callback(request, application_id: int):
+    """Set (with a new signing secret, shown once) or remove an application's callback URL."""
+    application = _application(request, application_id)
+    form = CallbackForm(request.POST or None, initial={"url": application.callback_url})
+    if request.method == "POST" and request.POST.get("action") == "remove":
+        applications.remove_callback(application, request.civil_servant)
+        notices.success(request, _("Callbacks stopped: no more status changes are sent to this application."))
+        return redirect("sender_portal:applications")
+    if request.method == "POST" and form.is_valid():
+        try:
+            secret = applications.set_callback(application, form.cleaned_data["url"], request.civil_servant)
+        except ValidationError as exc:
+            form.add_error("url", exc)
+        else:
+            return render(request, "sender_portal/callback_secret.html", {"application": application, "secret": secret})
+    return render(
+        request,
+        "sender_portal/callback.html",
+        {"form": form, "application": application, "summary": callback_selectors.delivery_summary(application)},
+    )

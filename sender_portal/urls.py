@@ -30,5 +30,6 @@ urlpatterns = [
     path("campaigns/<uuid:campaign_id>/report.csv", campaign_views.campaign_report, name="campaign_report"),
     path("api-access/", admin_views.application_list, name="applications"),
     path("api-access/<int:application_id>/rotate/", admin_views.application_rotate, name="application_rotate"),
+    path("api-access/<int:application_id>/callback/", admin_views.application_callback, name="application_callback"),
     path("api-access/<int:application_id>/revoke/", admin_views.application_revoke, name="application_revoke"),
 ]

@@ -11,6 +11,7 @@ from oauth2_provider.models import AccessToken, RefreshToken
 from sender_portal.models import SenderRole
 from sender_portal.services import CivilServant, record
 from senders import services as senders
+from senders.callbacks import configuration as callbacks
 from senders.models import SenderApplication
 
 
@@ -52,3 +53,20 @@ def revoke(application: SenderApplication, by: CivilServant) -> None:
     _check(by, application)
     senders.revoke_sender_application(application)
     record(by, "revoke_application", [application.application_id])
+
+
+@transaction.atomic
+def set_callback(application: SenderApplication, url: str, by: CivilServant) -> str:
+    """Set the callback URL with a new signing secret (returned, to show once) through the same service
+    as `manage.py set_sender_callback`; ValidationError for a URL callbacks may not go to."""
+    _check(by, application)
+    secret = callbacks.set_callback(application, url)
+    record(by, "set_callback", [application.application_id])
+    return secret
+
+
+@transaction.atomic
+def remove_callback(application: SenderApplication, by: CivilServant) -> None:
+    _check(by, application)
+    callbacks.remove_callback(application)
+    record(by, "remove_callback", [application.application_id])

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from messages import crypto
 from senders.models import SenderApplication
@@ -33,16 +34,19 @@ def validate_callback_url(url: str) -> str:
     """
     url = (url or "").strip()
     schemes = ["https", "http"] if settings.EBOX_CALLBACK_ALLOW_HTTP else ["https"]
-    URLValidator(schemes=schemes)(url)
+    URLValidator(
+        schemes=schemes,
+        message=_("Enter a valid https address (https://…).") if schemes == ["https"] else None,
+    )(url)
     parts = urlsplit(url)
     if parts.username or parts.password:
-        raise ValidationError("a callback URL must not carry credentials")
+        raise ValidationError(_("A callback URL must not carry a user name or password."))
     try:
         address = ipaddress.ip_address(parts.hostname or "")
     except ValueError:
         return url
     if not settings.EBOX_CALLBACK_ALLOW_PRIVATE and not address.is_global:
-        raise ValidationError("a callback URL must not point to a private or loopback address")
+        raise ValidationError(_("A callback URL must not point to a private or loopback address."))
     return url
 
 
