@@ -240,6 +240,68 @@ def test_a_real_worker_sends_and_seals_a_thousand_rows_and_a_killed_worker_dupli
     )
 
 
+def receive(sender_application, message_type, sheet: bytes, documents: bytes | None) -> Campaign:
+    """The upload as the page makes it: committed, so its check is queued for the real worker."""
+    started = time.monotonic()
+    campaign = uploading.upload_campaign(
+        sender_application=sender_application, message_type=message_type, name="Rôles",
+        spreadsheet=io.BytesIO(sheet), spreadsheet_name="letters.csv", documents=io.BytesIO(documents),
+    )  # fmt: skip
+    assert time.monotonic() - started < 5  # the rows are not checked in the request
+    assert campaign.status == Campaign.Status.VALIDATING and campaign.validated_rows == 0
+    return campaign
+
+
+def status_of(campaign: Campaign) -> str:
+    campaign.refresh_from_db()
+    return campaign.status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_checks_the_rows_and_names_the_three_bad_ones(
+    celery_worker_factory, sender_application, message_type
+):
+    broken = {9: ("recipient", "85073003399"), 499: ("payment_amount", "douze"), 899: ("pdf", "missing.pdf")}
+    sheet, documents, _ = campaign_files(1000, broken)
+    campaign = receive(sender_application, message_type, sheet, documents)
+    celery_worker_factory(EBOX_CAMPAIGN_CHECK_CHUNK_ROWS="300")
+    wait_for(lambda: status_of(campaign) != Campaign.Status.VALIDATING, 120, "the check")
+    errors = invalid(campaign)
+    assert [(e.row, e.column) for e in errors] == [(11, "recipient"), (501, "payment_amount"), (901, "pdf")]
+    assert (campaign.error_count, campaign.validated_rows) == (3, 1000)
+    assert sending.send_campaign(campaign.pk) == 0 and not Message.objects.exists()
+    with pytest.raises(sending.NotAllowed):
+        sending.start_sending(campaign)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_while_checking_is_resumed_by_beat_and_the_check_completes_once(
+    celery_worker_factory, sender_application, message_type
+):
+    sheet, documents, numbers = campaign_files(6000)
+    campaign = receive(sender_application, message_type, sheet, documents)
+    worker = celery_worker_factory(EBOX_CAMPAIGN_CHECK_CHUNK_ROWS="100")
+    deadline = time.monotonic() + 120
+    while Campaign.objects.values_list("validated_rows", flat=True).get(pk=campaign.pk) < 300:
+        assert time.monotonic() < deadline, "the check never started"
+        time.sleep(0.02)
+    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool die mid-check
+    worker.wait(10)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.VALIDATING and 300 <= campaign.validated_rows < 6000
+    assert CampaignRow.objects.filter(campaign=campaign).count() == campaign.validated_rows  # whole chunks only
+
+    celery_worker_factory(EBOX_CAMPAIGN_CHECK_CHUNK_ROWS="100")
+    assert validating.resume_validating(stalled_after=dt.timedelta(0)) == 1  # beat's job, run now
+    wait_for(lambda: status_of(campaign) == Campaign.Status.READY, 240, "the check resumed and finished")
+    assert (campaign.row_count, campaign.validated_rows, campaign.error_count) == (6000, 6000, 0)
+    rows = list(CampaignRow.objects.filter(campaign=campaign).order_by("number").values_list("number", "recipient_id"))
+    assert rows == [(i + 2, n) for i, n in enumerate(numbers)]  # every row once
+    assert AuditEntry.objects.filter(url="sender-portal:campaign_ready").count() == 1
+    assert validating.resume_validating(stalled_after=dt.timedelta(0)) == 0
+    assert not Message.objects.exists()
+
+
 # --- The pages (sender_portal/campaign_views.py), through Django's test client ---------------------
 
 
@@ -256,6 +318,12 @@ def civil_servant(client, organisation):
         return log_in(client, person)
 
     return as_role
+
+
+def check_now(campaign: Campaign) -> str:
+    """What the worker runs once the upload commits (these tests' transactions never do)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return validating.validate_campaign(campaign.pk)
 
 
 def post_campaign(client, sheet: bytes, documents: bytes | None, name: str = "letters.csv", type_id: str = ""):
@@ -280,18 +348,27 @@ def test_the_pages_show_the_cells_to_fix_then_send_cancel_and_report(
     broken = {9: ("recipient", "85073003399"), 499: ("payment_amount", "douze"), 899: ("pdf", "missing.pdf")}
     sheet, documents, _ = campaign_files(1000, broken)
     response = post_campaign(client, sheet, documents, type_id=message_type.message_type_id)
-    html = response.content.decode()
-    assert response.status_code == 400 and "The spreadsheet has 3 problems" in html
+    assert response.status_code == 302
+    refused = Campaign.objects.get()
+    page = client.get(response["Location"]).content.decode()
+    assert refused.status == "validating" and "Checking rows… 0 of 1000" in page and "Send 1000" not in page
+    assert_sound_html(page)
+    assert check_now(refused) == "invalid"
+    html = client.get(response["Location"]).content.decode()
+    assert "The spreadsheet has 3 problems" in html and "Send 1000" not in html
     assert_sound_html(html)
     cells = re.findall(r'<td data-label="Row">(\d+)</td>\s*<td data-label="Column">([^<]+)</td>', html)
     assert cells == [("11", "A (recipient)"), ("501", "H (payment_amount)"), ("901", "F (pdf)")]
-    assert not Campaign.objects.exists()
+    assert client.get(f"/sender/campaigns/{refused.pk}/progress.json").json()["errors"] == 3
 
     sheet, documents, numbers = campaign_files(1000)
     response = post_campaign(client, sheet, documents, type_id=message_type.message_type_id)
     assert response.status_code == 302
-    campaign = Campaign.objects.get()
+    campaign = Campaign.objects.exclude(pk=refused.pk).get()
     assert response["Location"] == f"/sender/campaigns/{campaign.pk}/"
+    progress = client.get(f"/sender/campaigns/{campaign.pk}/progress.json").json()
+    assert (progress["status"], progress["checked"], progress["total"]) == ("validating", 0, 1000)
+    assert check_now(campaign) == "ready"
     page = client.get(response["Location"]).content.decode()
     assert "0 of 1000 letters published" in page and "Send 1000 letters" in page
     assert_sound_html(page)
@@ -319,7 +396,11 @@ def test_the_pages_show_the_cells_to_fix_then_send_cancel_and_report(
     actions = list(
         AuditEntry.objects.filter(url__startswith="sender-portal:campaign").order_by("id").values_list("url", "actor")
     )
-    assert [url for url, _ in actions] == ["sender-portal:campaign_upload", "sender-portal:campaign_send"]
+    assert [url for url, _ in actions] == [
+        "sender-portal:campaign_upload", "sender-portal:campaign_invalid",
+        "sender-portal:campaign_upload", "sender-portal:campaign_ready", "sender-portal:campaign_send",
+    ]  # fmt: skip
+    actions = [(url, actor) for url, actor in actions if url.endswith(("_upload", "_send"))]
     assert all("roles:sender" in actor for _, actor in actions)
     assert AuditEntry.objects.filter(url=f"/sender/campaigns/{campaign.pk}/report.csv").exists()
 
@@ -329,10 +410,11 @@ def test_a_bad_zip_is_a_form_error_and_a_viewer_cannot_send(client, civil_servan
     sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n"
     response = post_campaign(client, sheet, zip_of({"../a.pdf": simple_pdf("x", [])}),
                              type_id=message_type.message_type_id)  # fmt: skip
-    assert response.status_code == 400 and "outside its folder" in response.content.decode()
+    assert response.status_code == 302 and check_now(Campaign.objects.get()) == "invalid"
+    assert "outside its folder" in client.get(response["Location"]).content.decode()
     response = post_campaign(client, b"\xff\xfe not utf-8", None, type_id=message_type.message_type_id)
     assert response.status_code == 400 and "not UTF-8" in response.content.decode()
-    assert not Campaign.objects.exists()
+    assert Campaign.objects.count() == 1
 
     civil_servant("statistics")
     page = client.get("/sender/campaigns/").content.decode()
@@ -347,7 +429,7 @@ def test_the_template_downloaded_is_a_campaign_that_validates(client, civil_serv
     response = post_campaign(client, template.content, zip_of({"letter-0001.pdf": simple_pdf("Lettre", [])}),
                              name="campaign-template.csv", type_id=message_type.message_type_id)  # fmt: skip
     assert response.status_code == 302, response.content.decode()[-3000:]
-    assert Campaign.objects.get().row_count == 1
+    assert check_now(Campaign.objects.get()) == "ready" and Campaign.objects.get().row_count == 1
 
 
 @pytest.mark.parametrize(
@@ -363,7 +445,7 @@ def test_the_campaign_page_speaks_the_civil_servants_language(client, civil_serv
     client.cookies["ebox_language"] = language
     sheet = b"recipient;subject_fr;body_fr\n85073003399;Sujet;Texte\n"
     response = post_campaign(client, sheet, None, type_id=message_type.message_type_id)
-    html = response.content.decode()
-    assert response.status_code == 400, html[html.find("<main") :][:1500]
+    assert response.status_code == 302 and check_now(Campaign.objects.get()) == "invalid"
+    html = client.get("/sender/campaigns/").content.decode() + client.get(response["Location"]).content.decode()
     for text in texts:
         assert text in html

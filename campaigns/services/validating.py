@@ -2,7 +2,7 @@
 
 The upload (campaigns.services.uploading) keeps the files and the campaign `validating`. This
 service reads the files back, checks the ZIP, then every row with the API's validator
-(`uploading.build_row`), VALIDATION_CHUNK rows at a time. Each chunk is one transaction, with
+(`uploading.build_row`), EBOX_CAMPAIGN_CHECK_CHUNK_ROWS rows at a time. Each chunk is one transaction, with
 the campaign row locked: its rows (`CampaignRow`, pending), its problems and `validated_rows`
 are stored together, so a worker killed mid-check loses at most one chunk, and the next run
 (the redelivered task, or beat's `campaigns.resume_validating`) goes on after the last chunk
@@ -37,7 +37,6 @@ from ebox.dispatch import send_task_on_commit
 from ebox.i18n import Text
 from senders.publication.new_message import Context
 
-VALIDATION_CHUNK = 2000  # rows per stored step: what a killed worker has to check again
 ACTOR = "system:campaigns"
 
 
@@ -81,7 +80,7 @@ def _check_rows(campaign: Campaign, sheet_file, documents_file) -> bool:
     rows = itertools.islice(sheet.rows, done, None)
     try:
         while True:
-            chunk = list(itertools.islice(rows, VALIDATION_CHUNK))
+            chunk = list(itertools.islice(rows, settings.EBOX_CAMPAIGN_CHECK_CHUNK_ROWS))
             if not chunk:
                 return True
             checked: list[CampaignRow] = []
