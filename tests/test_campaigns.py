@@ -26,6 +26,7 @@ from ebox.pdf import simple_pdf
 from messages.models import Message
 from messages.services import sealing
 from tests.campaign_support import campaign_files, zip_of
+from tests.test_publication import integrator  # noqa: F401 - fixture: an integrator of the API
 
 pytestmark = pytest.mark.django_db
 
@@ -449,3 +450,57 @@ def test_the_campaign_page_speaks_the_civil_servants_language(client, civil_serv
     html = client.get("/sender/campaigns/").content.decode() + client.get(response["Location"]).content.decode()
     for text in texts:
         assert text in html
+
+
+# --- The validator's messages in the clerk's language (the API stays English) ----------------------
+
+IBAN_EN = "not a valid IBAN: The number's checksum or check digit is invalid."
+IBAN_FR = "IBAN non valable : les chiffres de contrôle sont incorrects."
+
+
+def test_a_french_clerk_reads_the_iban_error_in_french_on_the_campaign_page_and_the_send_form(
+    client, civil_servant, message_type
+):
+    from tests.test_sender_portal import letter_form
+
+    civil_servant()
+    client.cookies["ebox_language"] = "fr"
+    sheet, documents, _ = campaign_files(3, {1: ("payment_iban", "BE00000000000000")})
+    response = post_campaign(client, sheet, documents, type_id=message_type.message_type_id)
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302 and check_now(campaign) == "invalid"
+    campaign.refresh_from_db()
+    (error,) = selectors.cell_errors(campaign)
+    assert (error.row, error.column, error.message) == (3, "payment_iban", IBAN_EN)  # stored untranslated
+    html = client.get(response["Location"]).content.decode()
+    assert "Le tableur présente 1 problème" in html and IBAN_FR in html and IBAN_EN not in html
+    cells = re.findall(r"<tr>\s*<td[^>]*>(\d+)</td>\s*<td[^>]*>([^<]+)</td>\s*<td[^>]*>([^<]+)</td>", html)
+    assert cells == [("3", "J (payment_iban)", IBAN_FR)]
+
+    form = letter_form(message_type, national_numbers_one(), amount="120.00", iban="BE00 0000 0000 0000",
+                       due_date="2027-01-31")  # fmt: skip
+    html = client.post("/sender/send/", form).content.decode()
+    assert f"paymentData.iban: {IBAN_FR}" in html and IBAN_EN not in html  # the field path kept verbatim
+
+    client.cookies["ebox_language"] = "en"
+    html = client.post("/sender/send/", form).content.decode()
+    assert f"paymentData.iban: {IBAN_EN.replace(chr(39), '&#x27;')}" in html
+
+
+def national_numbers_one() -> str:
+    from tests.campaign_support import national_numbers
+
+    return national_numbers(1)[0]
+
+
+def test_the_api_still_answers_the_iban_error_in_english_to_a_french_client(integrator, pdf_bytes):  # noqa: F811
+    from tests.test_publication import message_json, pdf_part, publish
+
+    data = message_json(paymentData={"paymentDataId": "p1", "amount": 10, "vatAmount": 0, "currency": "EUR",
+                                     "dueDate": "2030-01-01", "iban": "BE00 0000 0000 0000"})  # fmt: skip
+    response = publish(integrator, data, {"upfile1": pdf_part(pdf_bytes)}, headers={"Accept-Language": "fr"})
+    body = response.json()
+    assert response.status_code == 400
+    assert body["details"] == [{"kind": "invalid", "ref": "paymentData.iban", "message": IBAN_EN}]
+    assert f"paymentData.iban: {IBAN_EN}" in body["message"]
+    assert set(body) >= {"code", "message", "details"}
