@@ -134,7 +134,8 @@ def test_a_bad_zip_is_refused_and_nothing_is_stored(sender_application, message_
     before = stored_blobs()
     sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n"
     campaign = upload(sender_application, message_type, sheet, zip_of(files))
-    assert invalid(campaign) == [] and expected in campaign.refusal
+    (problem,) = invalid(campaign)  # about the whole file: no row, no column
+    assert (problem.row, problem.column) == (0, "") and expected in problem.text and expected in campaign.refusal
     assert stored_blobs() == before
 
 
@@ -412,7 +413,12 @@ def test_a_bad_zip_is_a_form_error_and_a_viewer_cannot_send(client, civil_servan
     response = post_campaign(client, sheet, zip_of({"../a.pdf": simple_pdf("x", [])}),
                              type_id=message_type.message_type_id)  # fmt: skip
     assert response.status_code == 302 and check_now(Campaign.objects.get()) == "invalid"
-    assert "outside its folder" in client.get(response["Location"]).content.decode()
+    assert "The ZIP names a file outside its folder: ../a.pdf" in client.get(response["Location"]).content.decode()
+    client.cookies["ebox_language"] = "fr"  # kept untranslated by the worker, shown in the reader's language
+    assert (
+        "Le ZIP désigne un fichier hors de son dossier : ../a.pdf" in client.get(response["Location"]).content.decode()
+    )
+    client.cookies["ebox_language"] = "en"
     response = post_campaign(client, b"\xff\xfe not utf-8", None, type_id=message_type.message_type_id)
     assert response.status_code == 400 and "not UTF-8" in response.content.decode()
     assert Campaign.objects.count() == 1

@@ -60,7 +60,7 @@ def validate_campaign(campaign_id: str | uuid.UUID) -> str:
             if not _check_rows(campaign, sheet_file, documents_file):
                 return Campaign.objects.values_list("status", flat=True).get(pk=campaign.pk)
     except zips.ZipRefused as exc:
-        return _refuse(campaign.pk, str(exc))
+        return _refuse(campaign.pk, exc.args[0])  # a Text: shown in the reader's language
     except SheetError as exc:
         return _refuse(campaign.pk, str(exc))
     return _finish(campaign.pk)
