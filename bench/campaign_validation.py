@@ -10,8 +10,11 @@ Printed, in rows/s:
 - zip: checking every PDF of the ZIP (names, sizes, magic, ebox.file_safety);
 - validation: every row → messageToPublish → the API's validator (senders.publication),
   each row's PDF read from the ZIP and checked again as the API checks a part;
-- upload: the whole `upload_campaign` (the above, then the files encrypted and the rows stored),
-and the ratio of each to the baseline. The target: the whole upload under 60 s for 100,000 rows.
+- upload: `upload_campaign`, what the web request does (the first row read, the files encrypted
+  and kept, the campaign `validating`);
+- check: `validating.validate_campaign`, what the Celery task does (the files decrypted, the ZIP,
+  every row through the validator, the rows stored chunk by chunk),
+and the ratio of each to the baseline. The target: the upload request far under 60 s.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ def run(rows: int) -> None:
     from django.conf import settings
 
     from campaigns import documents as zips
-    from campaigns.services import uploading
+    from campaigns.models import Campaign
+    from campaigns.services import uploading, validating
     from campaigns.spreadsheet import read_sheet
     from senders.models import MessageType
     from senders.publication.new_message import Context
@@ -103,6 +107,12 @@ def run(rows: int) -> None:
         documents=io.BytesIO(zip_bytes),
     )
     upload_seconds = time.perf_counter() - t0
+    assert campaign.status == Campaign.Status.VALIDATING
+
+    t0 = time.perf_counter()
+    assert validating.validate_campaign(campaign.pk) == Campaign.Status.READY
+    check_seconds = time.perf_counter() - t0
+    campaign.refresh_from_db()
     assert campaign.row_count == rows
 
     def line(label: str, seconds: float) -> str:
@@ -115,8 +125,10 @@ def run(rows: int) -> None:
     print(line("zip", zip_seconds))
     print(line("validation", validation_seconds))
     print(line("upload", upload_seconds))
+    print(line("check", check_seconds))
     verdict = "under" if upload_seconds < 60 else "OVER"
-    print(f"whole upload of {rows} rows: {upload_seconds:.1f} s ({verdict} the 60 s target)")
+    print(f"upload request of {rows} rows: {upload_seconds:.1f} s ({verdict} the 60 s target); "
+          f"the worker's check: {check_seconds:.1f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

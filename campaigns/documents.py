@@ -19,13 +19,14 @@ from collections import OrderedDict
 from typing import BinaryIO
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ebox.file_safety import clean_file_name
+from ebox.i18n import Text
 
 
 class ZipRefused(Exception):
-    pass
+    """Its message is an ebox.i18n.Text: kept on the campaign by the worker, shown in the reader's language."""
 
 
 def _unsafe_path(name: str) -> bool:
@@ -39,37 +40,48 @@ def _open_zip(file: BinaryIO) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(file)
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise ZipRefused(_("The file of PDFs is not a ZIP archive.")) from None
+        raise ZipRefused(Text(gettext_noop("The file of PDFs is not a ZIP archive."))) from None
 
 
 def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     """The PDFs by name, after the checks that need no reading (names, count, declared sizes)."""
     infos = [i for i in archive.infolist() if not i.is_dir()]
     if len(infos) > settings.EBOX_CAMPAIGN_MAX_FILES:
-        raise ZipRefused(_("The ZIP has more than %(max)s files.") % {"max": settings.EBOX_CAMPAIGN_MAX_FILES})
+        raise ZipRefused(
+            Text(gettext_noop("The ZIP has more than %(max)s files."), max=settings.EBOX_CAMPAIGN_MAX_FILES)
+        )
     total = 0
     members: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
         if _unsafe_path(info.filename):
-            raise ZipRefused(_("The ZIP names a file outside its folder: %(name)s") % {"name": info.filename[:200]})
+            raise ZipRefused(
+                Text(gettext_noop("The ZIP names a file outside its folder: %(name)s"), name=info.filename[:200])
+            )
         if info.flag_bits & 0x1:
-            raise ZipRefused(_("The ZIP is protected by a password: %(name)s") % {"name": info.filename[:200]})
+            raise ZipRefused(
+                Text(gettext_noop("The ZIP is protected by a password: %(name)s"), name=info.filename[:200])
+            )
         total += info.file_size
         if total > settings.EBOX_CAMPAIGN_MAX_UNCOMPRESSED_BYTES:
             raise ZipRefused(
-                _("The ZIP holds more than %(max)s bytes once uncompressed.")
-                % {"max": settings.EBOX_CAMPAIGN_MAX_UNCOMPRESSED_BYTES}
+                Text(
+                    gettext_noop("The ZIP holds more than %(max)s bytes once uncompressed."),
+                    max=settings.EBOX_CAMPAIGN_MAX_UNCOMPRESSED_BYTES,
+                )
             )
         if info.file_size > settings.EBOX_MAX_ATTACHMENT_BYTES:
             raise ZipRefused(
-                _("%(name)s is larger than %(max)s bytes.")
-                % {"name": info.filename[:200], "max": settings.EBOX_MAX_ATTACHMENT_BYTES}
+                Text(
+                    gettext_noop("%(name)s is larger than %(max)s bytes."),
+                    name=info.filename[:200],
+                    max=settings.EBOX_MAX_ATTACHMENT_BYTES,
+                )
             )
         name = clean_file_name(posixpath.basename(info.filename))
         if name.startswith(".") or name.startswith("__macosx"):
             continue  # the resource forks and hidden files archivers add
         if name in members:
-            raise ZipRefused(_("Two files in the ZIP are named %(name)s.") % {"name": name})
+            raise ZipRefused(Text(gettext_noop("Two files in the ZIP are named %(name)s."), name=name))
         members[name] = info
     return members
 
@@ -79,9 +91,11 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         with archive.open(info) as member:
             data = member.read(settings.EBOX_MAX_ATTACHMENT_BYTES + 1)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
-        raise ZipRefused(_("%(name)s cannot be read from the ZIP.") % {"name": info.filename[:200]}) from None
+        raise ZipRefused(
+            Text(gettext_noop("%(name)s cannot be read from the ZIP."), name=info.filename[:200])
+        ) from None
     if len(data) > info.file_size or len(data) > settings.EBOX_MAX_ATTACHMENT_BYTES:
-        raise ZipRefused(_("%(name)s is larger than the ZIP says.") % {"name": info.filename[:200]})
+        raise ZipRefused(Text(gettext_noop("%(name)s is larger than the ZIP says."), name=info.filename[:200]))
     return data
 
 
@@ -100,9 +114,9 @@ def check_zip(file: BinaryIO) -> list[str]:
                 with archive.open(info) as member:
                     head = member.read(5)
             except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
-                raise ZipRefused(_("%(name)s cannot be read from the ZIP.") % {"name": name}) from None
+                raise ZipRefused(Text(gettext_noop("%(name)s cannot be read from the ZIP."), name=name)) from None
             if head != b"%PDF-":
-                raise ZipRefused(_("%(name)s is not a PDF.") % {"name": name})
+                raise ZipRefused(Text(gettext_noop("%(name)s is not a PDF."), name=name))
         return list(members)
 
 

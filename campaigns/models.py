@@ -8,9 +8,11 @@ from uuid6 import uuid7
 
 
 class Campaign(models.Model):
-    """One upload that validated: its files (encrypted in the attachment storage) and where sending is."""
+    """One upload (checked by a task, then ready when every row is valid): its files (encrypted in the attachment storage) and where sending is."""
 
     class Status(models.TextChoices):
+        VALIDATING = "validating", _("checking rows")
+        INVALID = "invalid", _("rows to fix")
         READY = "ready", _("ready to send")
         SENDING = "sending", _("sending")
         SENT = "sent", _("sent")
@@ -36,6 +38,13 @@ class Campaign(models.Model):
     # Progress of the sending task: beat dispatches a `sending` campaign again when it stalls.
     progressed_at = models.DateTimeField(null=True, blank=True)
     row_count = models.PositiveIntegerField(default=0)
+    # Validation by a Celery task (campaigns.services.validating): rows checked so far (the task
+    # resumes after them), problems found (the first MAX_ERRORS_SHOWN kept, untranslated: the
+    # page translates them), or why the files cannot be used at all.
+    validated_rows = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    refusal = models.TextField(blank=True)
     spreadsheet_name = models.CharField(max_length=200)
     spreadsheet_format = models.CharField(max_length=4)  # csv | xlsx
     # Both files encrypted under one data key, wrapped by the KEK (messages.crypto).

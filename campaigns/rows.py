@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from ebox.i18n import CONTENT_LANGUAGES
+from ebox.i18n import CONTENT_LANGUAGES, Text
 from senders.publication.attachments import ReceivedPart
 
 RECIPIENT = "recipient"
@@ -123,7 +124,7 @@ def row_message(columns: list[str], cells: list[str], message_type_id: str, docu
     pdf = row.get(PDF, "")
     if pdf:
         if pdf not in documents:
-            result.errors.append((PDF, _("no file named %(name)s in the ZIP") % {"name": pdf}))
+            result.errors.append((PDF, Text(gettext_noop("no file named %(name)s in the ZIP"), name=pdf)))
         else:
             content = documents.read(pdf)
             result.parts[PART] = ReceivedPart(io.BytesIO(content), pdf, "application/pdf", len(content))
@@ -140,7 +141,7 @@ def _fill(text: str, row: dict[str, str], column: str, errors: list[tuple[str, s
     def value(match: re.Match) -> str:
         name = match.group(1).lower()
         if name not in row:
-            errors.append((column, _("{%(name)s} names no column") % {"name": match.group(1)}))
+            errors.append((column, Text(gettext_noop("{%(name)s} names no column"), name=match.group(1))))
             return match.group(0)
         return row[name]
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from django.db.models import Count, Q, QuerySet, Subquery
 
 from campaigns.models import Campaign, CampaignRow
+from campaigns.services.uploading import CellError
 from messages.models import Message, MessageEvent
 
 
@@ -30,6 +31,8 @@ class Progress:
     paper: int
     failed: int
     cancelled: int
+    checked: int = 0  # rows checked so far while `validating`
+    errors: int = 0  # problems found by the check
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -45,6 +48,9 @@ def progress(campaign: Campaign) -> Progress:
     Three indexed queries (rows by campaign, messages and events by message id), whatever the
     campaign's size: the page polls this.
     """
+    if campaign.status in (Campaign.Status.VALIDATING, Campaign.Status.INVALID):
+        return Progress(campaign.status, campaign.row_count, 0, 0, 0, 0, 0, 0,
+                        campaign.validated_rows, campaign.error_count)  # fmt: skip
     rows = CampaignRow.objects.filter(campaign=campaign)
     counts = rows.aggregate(
         published=Count("pk", filter=Q(status=CampaignRow.Status.PUBLISHED)),
@@ -69,7 +75,14 @@ def progress(campaign: Campaign) -> Progress:
         counts["paper"],
         counts["failed"],
         counts["cancelled"],
+        campaign.validated_rows,
+        campaign.error_count,
     )
+
+
+def cell_errors(campaign: Campaign) -> list[CellError]:
+    """The problems the check found (the first MAX_ERRORS_SHOWN), each shown in the reader's language."""
+    return [CellError.from_dict(e) for e in campaign.errors]
 
 
 REPORT_COLUMNS = ("row", "recipient", "message_id", "channel", "status", "error")

@@ -17,3 +17,5 @@ EBOX_CAMPAIGN_MAX_FILES = env.int("EBOX_CAMPAIGN_MAX_FILES", default=100_000)
 EBOX_CAMPAIGN_MAX_UNCOMPRESSED_BYTES = env.int("EBOX_CAMPAIGN_MAX_UNCOMPRESSED_BYTES", default=2 * 1024 * 1024 * 1024)
 # Rows published per transaction by the sending task (one batch of the batch service).
 EBOX_CAMPAIGN_CHUNK_ROWS = env.int("EBOX_CAMPAIGN_CHUNK_ROWS", default=200)
+# Rows checked per transaction by the validation task (what a killed worker checks again).
+EBOX_CAMPAIGN_CHECK_CHUNK_ROWS = env.int("EBOX_CAMPAIGN_CHECK_CHUNK_ROWS", default=2000)

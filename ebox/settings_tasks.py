@@ -68,6 +68,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Campaigns whose sending task died with its worker (campaigns.services.sending).
     "resume-campaigns": {"task": "campaigns.resume_sending", "schedule": timedelta(seconds=30)},
+    # Campaigns whose check of the rows died with its worker (campaigns.services.validating).
+    "resume-campaign-checks": {"task": "campaigns.resume_validating", "schedule": timedelta(seconds=30)},
     "prune-callbacks": {"task": "senders.prune_callbacks", "schedule": crontab(hour=4, minute=23)},
     # Monthly partitions created ahead, old ones detached (messages.services.partitions).
     "ensure-partitions": {

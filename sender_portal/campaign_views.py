@@ -84,7 +84,6 @@ def campaign_list(request):
 @require_http_methods(["GET", "POST"])
 def _campaign_list(request):
     form = CampaignForm(request.POST or None, request.FILES or None, organisation=request.organisation)
-    validation = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         spreadsheet, documents = data["spreadsheet"], data["documents"]
@@ -101,17 +100,16 @@ def _campaign_list(request):
             )
         except uploading.CampaignRefused as exc:
             form.add_error(exc.field, str(exc))
-        except uploading.CampaignInvalid as exc:
-            validation = exc.validation
         else:
             request.audit_recorded = True  # the upload's own entry names the civil servant and role
-            notices.success(request, _("Every row is valid. Check the campaign, then send it."))
+            notices.success(
+                request, _("The files are received. Their rows are being checked: this page shows how far.")
+            )
             return redirect("sender_portal:campaign", campaign.pk)
     request.audit_recorded = True  # a refused upload stores nothing and changes nothing
     status = 400 if request.method == "POST" else 200
     context = {
         "form": form,
-        "validation": validation,
         "campaigns": selectors.campaigns_of(request.organisation.pk)[:50],
         "can_send": request.civil_servant.has(*SENDING_ROLES),
     }
@@ -137,6 +135,7 @@ def campaign_detail(request, campaign_id):
     context = {
         "campaign": campaign,
         "progress": selectors.progress(campaign),
+        "errors": selectors.cell_errors(campaign) if campaign.status == Campaign.Status.INVALID else [],
         "can_send": request.civil_servant.has(*SENDING_ROLES),
     }
     return render(request, "sender_portal/campaign.html", context)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from citizens.presentation import payment as payment_display
-from ebox.i18n import pick_language, translate
+from ebox.i18n import localized, pick_language, translate
 from messages.models import Message, Reply
 from sender_portal import access, selectors
 from sender_portal.sending_forms import SendForm, field_for_ref
@@ -70,7 +70,8 @@ def send(request):
         except sending.PublicationError as exc:
             for problem in exc.details:
                 field = field_for_ref(problem["ref"])
-                form.add_error(field if field in form.fields else None, f"{problem['ref']}: {problem['message']}")
+                message = localized(problem["message"])  # the API's English, in the clerk's language
+                form.add_error(field if field in form.fields else None, f"{problem['ref']}: {message}")
         else:
             sending.discard_draft(request.session.get(DRAFT_KEY))
             draft = sending.save_draft(data, uploads)
@@ -146,7 +147,7 @@ def send_draft(request):
     try:
         message = sending.send_draft(draft, request.civil_servant)
     except sending.PublicationError as exc:
-        notices.error(request, "; ".join(f"{p['ref']}: {p['message']}" for p in exc.details))
+        notices.error(request, "; ".join(f"{p['ref']}: {localized(p['message'])}" for p in exc.details))
         return redirect("sender_portal:preview")
     except sending.DuplicatePublication as exc:
         message = Message.objects.get(pk=exc.message_id)

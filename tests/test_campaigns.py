@@ -14,18 +14,19 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
+from django.test import TestCase, override_settings
 from django.utils import translation
 from openpyxl import Workbook
 
 from audit.models import AuditEntry
 from campaigns import selectors
 from campaigns.models import Campaign, CampaignRow
-from campaigns.services import sending, uploading
+from campaigns.services import sending, uploading, validating
 from ebox.pdf import simple_pdf
 from messages.models import Message
 from messages.services import sealing
 from tests.campaign_support import campaign_files, zip_of
+from tests.test_publication import integrator  # noqa: F401 - fixture: an integrator of the API
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,8 @@ def english():
 
 
 def upload(sender_application, message_type, sheet: bytes, documents: bytes | None, name: str = "letters.csv"):
-    return uploading.upload_campaign(
+    """The upload (its task is not queued: the test's transaction never commits), then the check as the task runs it."""
+    campaign = uploading.upload_campaign(
         sender_application=sender_application,
         message_type=message_type,
         name="Avertissements 2026",
@@ -46,6 +48,18 @@ def upload(sender_application, message_type, sheet: bytes, documents: bytes | No
         spreadsheet_name=name,
         documents=io.BytesIO(documents) if documents is not None else None,
     )
+    assert campaign.status == Campaign.Status.VALIDATING and not CampaignRow.objects.filter(campaign=campaign).exists()
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the files removed if it is invalid
+        validating.validate_campaign(campaign.pk)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def invalid(campaign: Campaign) -> list[uploading.CellError]:
+    """The problems of a campaign the check refused (its rows and files already gone)."""
+    assert campaign.status == Campaign.Status.INVALID
+    assert not CampaignRow.objects.filter(campaign=campaign).exists()
+    return selectors.cell_errors(campaign)
 
 
 def stored_blobs() -> set[str]:
@@ -57,9 +71,8 @@ def test_three_bad_rows_of_a_thousand_are_named_by_cell_then_the_fixed_file_is_k
     before = stored_blobs()
     broken = {9: ("recipient", "85073003399"), 499: ("payment_amount", "douze"), 899: ("pdf", "missing.pdf")}
     sheet, documents, _ = campaign_files(1000, broken)
-    with pytest.raises(uploading.CampaignInvalid) as caught:
-        upload(sender_application, message_type, sheet, documents)
-    errors = caught.value.validation.errors
+    campaign = upload(sender_application, message_type, sheet, documents)
+    errors = invalid(campaign)
     assert [(e.row, e.column, e.letter) for e in errors] == [
         (11, "recipient", "A"),
         (501, "payment_amount", "H"),
@@ -68,8 +81,8 @@ def test_three_bad_rows_of_a_thousand_are_named_by_cell_then_the_fixed_file_is_k
     assert "85073003399" in errors[0].message
     assert "number" in errors[1].message
     assert "missing.pdf" in errors[2].message
-    assert caught.value.validation.error_count == 3
-    assert not Campaign.objects.exists() and not CampaignRow.objects.exists() and stored_blobs() == before
+    assert campaign.error_count == 3 and campaign.row_count == 1000 and campaign.validated_rows == 1000
+    assert not CampaignRow.objects.exists() and stored_blobs() == before
 
     sheet, documents, numbers = campaign_files(1000)
     campaign = upload(sender_application, message_type, sheet, documents)
@@ -84,9 +97,7 @@ def test_three_bad_rows_of_a_thousand_are_named_by_cell_then_the_fixed_file_is_k
 def test_the_api_validator_decides_a_rule_the_campaign_never_wrote(sender_application, message_type):
     """The message type column must name one of the organisation's types: the API's rule, named by cell."""
     sheet = b"recipient,subject_fr,body_fr,message_type\n85073003328,Sujet,Texte,nope\n"
-    with pytest.raises(uploading.CampaignInvalid) as caught:
-        upload(sender_application, message_type, sheet, None)
-    (error,) = caught.value.validation.errors
+    (error,) = invalid(upload(sender_application, message_type, sheet, None))
     assert (error.row, error.column, error.letter) == (2, "message_type", "D")
     assert "is not a message type of organisation" in error.message
 
@@ -122,19 +133,18 @@ def test_csv_with_commas_and_no_bom_and_xlsx_are_read_alike(sender_application, 
 def test_a_bad_zip_is_refused_and_nothing_is_stored(sender_application, message_type, files, expected):
     before = stored_blobs()
     sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n"
-    with pytest.raises(uploading.CampaignRefused, match=expected):
-        upload(sender_application, message_type, sheet, zip_of(files))
-    assert not Campaign.objects.exists() and stored_blobs() == before
+    campaign = upload(sender_application, message_type, sheet, zip_of(files))
+    (problem,) = invalid(campaign)  # about the whole file: no row, no column
+    assert (problem.row, problem.column) == (0, "") and expected in problem.text and expected in campaign.refusal
+    assert stored_blobs() == before
 
 
 def test_a_pdf_with_active_content_is_named_by_the_row_that_uses_it(sender_application, message_type):
     sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n85073003328;Sujet;b.pdf\n"
     script = b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\n%%EOF"
-    with pytest.raises(uploading.CampaignInvalid) as caught:
-        upload(sender_application, message_type, sheet, zip_of({"a.pdf": simple_pdf("x", []), "b.pdf": script}))
-    (error,) = caught.value.validation.errors
+    campaign = upload(sender_application, message_type, sheet, zip_of({"a.pdf": simple_pdf("x", []), "b.pdf": script}))
+    (error,) = invalid(campaign)
     assert (error.row, error.column) == (3, "pdf") and "active content" in error.message
-    assert not Campaign.objects.exists()
 
 
 def test_a_zip_bomb_and_a_fake_zip_are_refused(sender_application, message_type):
@@ -143,15 +153,12 @@ def test_a_zip_bomb_and_a_fake_zip_are_refused(sender_application, message_type)
     bomb = zip_of({"a.pdf": b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024)})
     assert len(bomb) < 20_000  # 3 MB of zeros compress to a few kB
     with override_settings(EBOX_CAMPAIGN_MAX_UNCOMPRESSED_BYTES=1024 * 1024):
-        with pytest.raises(uploading.CampaignRefused, match="uncompressed"):
-            upload(sender_application, message_type, sheet, bomb)
+        assert "uncompressed" in upload(sender_application, message_type, sheet, bomb).refusal
     with override_settings(EBOX_CAMPAIGN_MAX_FILES=2):
         many = zip_of({f"{i}.pdf": simple_pdf("x", []) for i in range(3)})
-        with pytest.raises(uploading.CampaignRefused, match="more than 2 files"):
-            upload(sender_application, message_type, sheet, many)
-    with pytest.raises(uploading.CampaignRefused, match="not a ZIP"):
-        upload(sender_application, message_type, sheet, b"PK\x03\x04 truncated")
-    assert not Campaign.objects.exists() and stored_blobs() == before
+        assert "more than 2 files" in upload(sender_application, message_type, sheet, many).refusal
+    assert "not a ZIP" in upload(sender_application, message_type, sheet, b"PK\x03\x04 truncated").refusal
+    assert set(Campaign.objects.values_list("status", flat=True)) == {"invalid"} and stored_blobs() == before
 
 
 def test_a_cancelled_campaign_sends_nothing(sender_application, message_type, django_capture_on_commit_callbacks):
@@ -235,6 +242,68 @@ def test_a_real_worker_sends_and_seals_a_thousand_rows_and_a_killed_worker_dupli
     )
 
 
+def receive(sender_application, message_type, sheet: bytes, documents: bytes | None) -> Campaign:
+    """The upload as the page makes it: committed, so its check is queued for the real worker."""
+    started = time.monotonic()
+    campaign = uploading.upload_campaign(
+        sender_application=sender_application, message_type=message_type, name="Rôles",
+        spreadsheet=io.BytesIO(sheet), spreadsheet_name="letters.csv", documents=io.BytesIO(documents),
+    )  # fmt: skip
+    assert time.monotonic() - started < 5  # the rows are not checked in the request
+    assert campaign.status == Campaign.Status.VALIDATING and campaign.validated_rows == 0
+    return campaign
+
+
+def status_of(campaign: Campaign) -> str:
+    campaign.refresh_from_db()
+    return campaign.status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_checks_the_rows_and_names_the_three_bad_ones(
+    celery_worker_factory, sender_application, message_type
+):
+    broken = {9: ("recipient", "85073003399"), 499: ("payment_amount", "douze"), 899: ("pdf", "missing.pdf")}
+    sheet, documents, _ = campaign_files(1000, broken)
+    campaign = receive(sender_application, message_type, sheet, documents)
+    celery_worker_factory(EBOX_CAMPAIGN_CHECK_CHUNK_ROWS="300")
+    wait_for(lambda: status_of(campaign) != Campaign.Status.VALIDATING, 120, "the check")
+    errors = invalid(campaign)
+    assert [(e.row, e.column) for e in errors] == [(11, "recipient"), (501, "payment_amount"), (901, "pdf")]
+    assert (campaign.error_count, campaign.validated_rows) == (3, 1000)
+    assert sending.send_campaign(campaign.pk) == 0 and not Message.objects.exists()
+    with pytest.raises(sending.NotAllowed):
+        sending.start_sending(campaign)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_while_checking_is_resumed_by_beat_and_the_check_completes_once(
+    celery_worker_factory, sender_application, message_type
+):
+    sheet, documents, numbers = campaign_files(6000)
+    campaign = receive(sender_application, message_type, sheet, documents)
+    worker = celery_worker_factory(EBOX_CAMPAIGN_CHECK_CHUNK_ROWS="100")
+    deadline = time.monotonic() + 120
+    while Campaign.objects.values_list("validated_rows", flat=True).get(pk=campaign.pk) < 300:
+        assert time.monotonic() < deadline, "the check never started"
+        time.sleep(0.02)
+    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool die mid-check
+    worker.wait(10)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.VALIDATING and 300 <= campaign.validated_rows < 6000
+    assert CampaignRow.objects.filter(campaign=campaign).count() == campaign.validated_rows  # whole chunks only
+
+    celery_worker_factory(EBOX_CAMPAIGN_CHECK_CHUNK_ROWS="100")
+    assert validating.resume_validating(stalled_after=dt.timedelta(0)) == 1  # beat's job, run now
+    wait_for(lambda: status_of(campaign) == Campaign.Status.READY, 240, "the check resumed and finished")
+    assert (campaign.row_count, campaign.validated_rows, campaign.error_count) == (6000, 6000, 0)
+    rows = list(CampaignRow.objects.filter(campaign=campaign).order_by("number").values_list("number", "recipient_id"))
+    assert rows == [(i + 2, n) for i, n in enumerate(numbers)]  # every row once
+    assert AuditEntry.objects.filter(url="sender-portal:campaign_ready").count() == 1
+    assert validating.resume_validating(stalled_after=dt.timedelta(0)) == 0
+    assert not Message.objects.exists()
+
+
 # --- The pages (sender_portal/campaign_views.py), through Django's test client ---------------------
 
 
@@ -251,6 +320,12 @@ def civil_servant(client, organisation):
         return log_in(client, person)
 
     return as_role
+
+
+def check_now(campaign: Campaign) -> str:
+    """What the worker runs once the upload commits (these tests' transactions never do)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return validating.validate_campaign(campaign.pk)
 
 
 def post_campaign(client, sheet: bytes, documents: bytes | None, name: str = "letters.csv", type_id: str = ""):
@@ -275,18 +350,27 @@ def test_the_pages_show_the_cells_to_fix_then_send_cancel_and_report(
     broken = {9: ("recipient", "85073003399"), 499: ("payment_amount", "douze"), 899: ("pdf", "missing.pdf")}
     sheet, documents, _ = campaign_files(1000, broken)
     response = post_campaign(client, sheet, documents, type_id=message_type.message_type_id)
-    html = response.content.decode()
-    assert response.status_code == 400 and "The spreadsheet has 3 problems" in html
+    assert response.status_code == 302
+    refused = Campaign.objects.get()
+    page = client.get(response["Location"]).content.decode()
+    assert refused.status == "validating" and "Checking rows… 0 of 1000" in page and "Send 1000" not in page
+    assert_sound_html(page)
+    assert check_now(refused) == "invalid"
+    html = client.get(response["Location"]).content.decode()
+    assert "The spreadsheet has 3 problems" in html and "Send 1000" not in html
     assert_sound_html(html)
     cells = re.findall(r'<td data-label="Row">(\d+)</td>\s*<td data-label="Column">([^<]+)</td>', html)
     assert cells == [("11", "A (recipient)"), ("501", "H (payment_amount)"), ("901", "F (pdf)")]
-    assert not Campaign.objects.exists()
+    assert client.get(f"/sender/campaigns/{refused.pk}/progress.json").json()["errors"] == 3
 
     sheet, documents, numbers = campaign_files(1000)
     response = post_campaign(client, sheet, documents, type_id=message_type.message_type_id)
     assert response.status_code == 302
-    campaign = Campaign.objects.get()
+    campaign = Campaign.objects.exclude(pk=refused.pk).get()
     assert response["Location"] == f"/sender/campaigns/{campaign.pk}/"
+    progress = client.get(f"/sender/campaigns/{campaign.pk}/progress.json").json()
+    assert (progress["status"], progress["checked"], progress["total"]) == ("validating", 0, 1000)
+    assert check_now(campaign) == "ready"
     page = client.get(response["Location"]).content.decode()
     assert "0 of 1000 letters published" in page and "Send 1000 letters" in page
     assert_sound_html(page)
@@ -314,7 +398,11 @@ def test_the_pages_show_the_cells_to_fix_then_send_cancel_and_report(
     actions = list(
         AuditEntry.objects.filter(url__startswith="sender-portal:campaign").order_by("id").values_list("url", "actor")
     )
-    assert [url for url, _ in actions] == ["sender-portal:campaign_upload", "sender-portal:campaign_send"]
+    assert [url for url, _ in actions] == [
+        "sender-portal:campaign_upload", "sender-portal:campaign_invalid",
+        "sender-portal:campaign_upload", "sender-portal:campaign_ready", "sender-portal:campaign_send",
+    ]  # fmt: skip
+    actions = [(url, actor) for url, actor in actions if url.endswith(("_upload", "_send"))]
     assert all("roles:sender" in actor for _, actor in actions)
     assert AuditEntry.objects.filter(url=f"/sender/campaigns/{campaign.pk}/report.csv").exists()
 
@@ -324,10 +412,16 @@ def test_a_bad_zip_is_a_form_error_and_a_viewer_cannot_send(client, civil_servan
     sheet = b"recipient;subject_fr;pdf\n85073003328;Sujet;a.pdf\n"
     response = post_campaign(client, sheet, zip_of({"../a.pdf": simple_pdf("x", [])}),
                              type_id=message_type.message_type_id)  # fmt: skip
-    assert response.status_code == 400 and "outside its folder" in response.content.decode()
+    assert response.status_code == 302 and check_now(Campaign.objects.get()) == "invalid"
+    assert "The ZIP names a file outside its folder: ../a.pdf" in client.get(response["Location"]).content.decode()
+    client.cookies["ebox_language"] = "fr"  # kept untranslated by the worker, shown in the reader's language
+    assert (
+        "Le ZIP désigne un fichier hors de son dossier : ../a.pdf" in client.get(response["Location"]).content.decode()
+    )
+    client.cookies["ebox_language"] = "en"
     response = post_campaign(client, b"\xff\xfe not utf-8", None, type_id=message_type.message_type_id)
     assert response.status_code == 400 and "not UTF-8" in response.content.decode()
-    assert not Campaign.objects.exists()
+    assert Campaign.objects.count() == 1
 
     civil_servant("statistics")
     page = client.get("/sender/campaigns/").content.decode()
@@ -342,7 +436,7 @@ def test_the_template_downloaded_is_a_campaign_that_validates(client, civil_serv
     response = post_campaign(client, template.content, zip_of({"letter-0001.pdf": simple_pdf("Lettre", [])}),
                              name="campaign-template.csv", type_id=message_type.message_type_id)  # fmt: skip
     assert response.status_code == 302, response.content.decode()[-3000:]
-    assert Campaign.objects.get().row_count == 1
+    assert check_now(Campaign.objects.get()) == "ready" and Campaign.objects.get().row_count == 1
 
 
 @pytest.mark.parametrize(
@@ -358,7 +452,61 @@ def test_the_campaign_page_speaks_the_civil_servants_language(client, civil_serv
     client.cookies["ebox_language"] = language
     sheet = b"recipient;subject_fr;body_fr\n85073003399;Sujet;Texte\n"
     response = post_campaign(client, sheet, None, type_id=message_type.message_type_id)
-    html = response.content.decode()
-    assert response.status_code == 400, html[html.find("<main") :][:1500]
+    assert response.status_code == 302 and check_now(Campaign.objects.get()) == "invalid"
+    html = client.get("/sender/campaigns/").content.decode() + client.get(response["Location"]).content.decode()
     for text in texts:
         assert text in html
+
+
+# --- The validator's messages in the clerk's language (the API stays English) ----------------------
+
+IBAN_EN = "not a valid IBAN: The number's checksum or check digit is invalid."
+IBAN_FR = "IBAN non valable : les chiffres de contrôle sont incorrects."
+
+
+def test_a_french_clerk_reads_the_iban_error_in_french_on_the_campaign_page_and_the_send_form(
+    client, civil_servant, message_type
+):
+    from tests.test_sender_portal import letter_form
+
+    civil_servant()
+    client.cookies["ebox_language"] = "fr"
+    sheet, documents, _ = campaign_files(3, {1: ("payment_iban", "BE00000000000000")})
+    response = post_campaign(client, sheet, documents, type_id=message_type.message_type_id)
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302 and check_now(campaign) == "invalid"
+    campaign.refresh_from_db()
+    (error,) = selectors.cell_errors(campaign)
+    assert (error.row, error.column, error.message) == (3, "payment_iban", IBAN_EN)  # stored untranslated
+    html = client.get(response["Location"]).content.decode()
+    assert "Le tableur présente 1 problème" in html and IBAN_FR in html and IBAN_EN not in html
+    cells = re.findall(r"<tr>\s*<td[^>]*>(\d+)</td>\s*<td[^>]*>([^<]+)</td>\s*<td[^>]*>([^<]+)</td>", html)
+    assert cells == [("3", "J (payment_iban)", IBAN_FR)]
+
+    form = letter_form(message_type, national_numbers_one(), amount="120.00", iban="BE00 0000 0000 0000",
+                       due_date="2027-01-31")  # fmt: skip
+    html = client.post("/sender/send/", form).content.decode()
+    assert f"paymentData.iban: {IBAN_FR}" in html and IBAN_EN not in html  # the field path kept verbatim
+
+    client.cookies["ebox_language"] = "en"
+    html = client.post("/sender/send/", form).content.decode()
+    assert f"paymentData.iban: {IBAN_EN.replace(chr(39), '&#x27;')}" in html
+
+
+def national_numbers_one() -> str:
+    from tests.campaign_support import national_numbers
+
+    return national_numbers(1)[0]
+
+
+def test_the_api_still_answers_the_iban_error_in_english_to_a_french_client(integrator, pdf_bytes):  # noqa: F811
+    from tests.test_publication import message_json, pdf_part, publish
+
+    data = message_json(paymentData={"paymentDataId": "p1", "amount": 10, "vatAmount": 0, "currency": "EUR",
+                                     "dueDate": "2030-01-01", "iban": "BE00 0000 0000 0000"})  # fmt: skip
+    response = publish(integrator, data, {"upfile1": pdf_part(pdf_bytes)}, headers={"Accept-Language": "fr"})
+    body = response.json()
+    assert response.status_code == 400
+    assert body["details"] == [{"kind": "invalid", "ref": "paymentData.iban", "message": IBAN_EN}]
+    assert f"paymentData.iban: {IBAN_EN}" in body["message"]
+    assert set(body) >= {"code", "message", "details"}

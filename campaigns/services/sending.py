@@ -65,7 +65,7 @@ def cancel_campaign(campaign: Campaign, actor: str = "operator") -> Campaign:
     """
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if locked.status not in (Campaign.Status.READY, Campaign.Status.SENDING):
+        if locked.status not in (Campaign.Status.VALIDATING, Campaign.Status.READY, Campaign.Status.SENDING):
             raise NotAllowed(locked.status)
         locked.status, locked.cancelled_at = Campaign.Status.CANCELLED, timezone.now()
         locked.save(update_fields=["status", "cancelled_at"])

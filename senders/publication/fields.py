@@ -11,10 +11,11 @@ import functools
 
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_noop
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
 
-from ebox.i18n import CONTENT_LANGUAGES
+from ebox.i18n import CONTENT_LANGUAGES, Text
 from ebox.identifiers import normalise_enterprise_number, normalise_national_number
 from messages.models import Message
 
@@ -34,35 +35,48 @@ class PublicationError(Exception):
 
 
 def detail(ref: str, message: str, kind: str = "invalid") -> dict:
-    return {"kind": kind, "ref": ref, "message": str(message)}
+    """One faulty field. `message` in English (the API's answer); an ebox.i18n.Text (a str) is kept
+    as it is, so that the portal can show it in the reader's language (ebox.i18n.localized)."""
+    return {"kind": kind, "ref": ref, "message": message if isinstance(message, str) else str(message)}
 
 
 def translated(value, ref: str, errors: list[dict], *, required: bool, max_length: int) -> dict[str, str] | None:
     if value is None:
         if required:
-            errors.append(detail(ref, "missing: give it in at least one of nl, fr, de, en", "missing"))
+            errors.append(
+                detail(ref, Text(gettext_noop("missing: give it in at least one of nl, fr, de, en")), "missing")
+            )
         return None
     if not isinstance(value, dict):
-        errors.append(detail(ref, 'must be an object like {"fr": "…", "nl": "…"}'))
+        errors.append(detail(ref, Text(gettext_noop('must be an object like {"fr": "…", "nl": "…"}'))))
         return None
     unknown = sorted(set(value) - set(CONTENT_LANGUAGES))
     if unknown:
-        errors.append(detail(ref, f"unknown language(s) {', '.join(unknown)}: use nl, fr, de, en"))
+        errors.append(
+            detail(
+                ref,
+                Text(
+                    gettext_noop("unknown language(s) %(languages)s: use nl, fr, de, en"), languages=", ".join(unknown)
+                ),
+            )
+        )
         return None
     out = {}
     for language, text in value.items():
         if text is None:
             continue
         if not isinstance(text, str):
-            errors.append(detail(f"{ref}.{language}", "must be a string"))
+            errors.append(detail(f"{ref}.{language}", Text(gettext_noop("must be a string"))))
             continue
         if len(text) > max_length:
-            errors.append(detail(f"{ref}.{language}", f"longer than {max_length} characters"))
+            errors.append(
+                detail(f"{ref}.{language}", Text(gettext_noop("longer than %(max)s characters"), max=max_length))
+            )
             continue
         if text.strip():
             out[language] = text
     if not out and required:
-        errors.append(detail(ref, "empty: give it in at least one of nl, fr, de, en", "missing"))
+        errors.append(detail(ref, Text(gettext_noop("empty: give it in at least one of nl, fr, de, en")), "missing"))
         return None
     return out or None
 
@@ -72,7 +86,7 @@ def boolean(data: dict, key: str, errors: list[dict], default: bool = False) -> 
     if value is None:
         return default
     if not isinstance(value, bool):
-        errors.append(detail(key, "must be true or false"))
+        errors.append(detail(key, Text(gettext_noop("must be true or false"))))
         return default
     return value
 
@@ -80,15 +94,17 @@ def boolean(data: dict, key: str, errors: list[dict], default: bool = False) -> 
 def parse_recipient(value, ref: str, errors: list[dict]) -> tuple[str, str] | None:
     """An EboxId → (recipient type, compact number), or None with a detail added."""
     if not isinstance(value, dict):
-        errors.append(detail(ref, 'missing or not an object like {"eboxType": "citizen", "eboxIdValue": "…"}'))
+        errors.append(
+            detail(ref, Text(gettext_noop('missing or not an object like {"eboxType": "citizen", "eboxIdValue": "…"}')))
+        )
         return None
     ebox_type = str(value.get("eboxType", "")).lower()
     number = value.get("eboxIdValue")
     if ebox_type not in (Message.RecipientType.CITIZEN, Message.RecipientType.ENTERPRISE):
-        errors.append(detail(f"{ref}.eboxType", "must be citizen or enterprise"))
+        errors.append(detail(f"{ref}.eboxType", Text(gettext_noop("must be citizen or enterprise"))))
         return None
     if not isinstance(number, str) or not number:
-        errors.append(detail(f"{ref}.eboxIdValue", "missing", "missing"))
+        errors.append(detail(f"{ref}.eboxIdValue", Text(gettext_noop("missing")), "missing"))
         return None
     try:
         if ebox_type == Message.RecipientType.CITIZEN:
@@ -103,39 +119,48 @@ def payment_data(value, errors: list[dict]) -> dict | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        errors.append(detail("paymentData", "must be an object"))
+        errors.append(detail("paymentData", Text(gettext_noop("must be an object"))))
         return None
     for key in ("paymentDataId", "amount", "vatAmount", "currency", "dueDate", "iban"):
         if value.get(key) in (None, ""):
-            errors.append(detail(f"paymentData.{key}", "missing", "missing"))
+            errors.append(detail(f"paymentData.{key}", Text(gettext_noop("missing")), "missing"))
     for key in ("amount", "vatAmount"):
         amount = value.get(key)
         if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0):
-            errors.append(detail(f"paymentData.{key}", "must be a number ≥ 0"))
+            errors.append(detail(f"paymentData.{key}", Text(gettext_noop("must be a number ≥ 0"))))
     currency = value.get("currency")
     if currency is not None and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
-        errors.append(detail("paymentData.currency", "must be an ISO 4217 code such as EUR"))
+        errors.append(detail("paymentData.currency", Text(gettext_noop("must be an ISO 4217 code such as EUR"))))
     due = value.get("dueDate")
     if due is not None and (not isinstance(due, str) or not _parse_date_or_datetime(due)):
-        errors.append(detail("paymentData.dueDate", "must be a date or date-time (ISO 8601)"))
+        errors.append(detail("paymentData.dueDate", Text(gettext_noop("must be a date or date-time (ISO 8601)"))))
     iban = value.get("iban")
     if iban is not None:
         problem = _iban_problem(str(iban))
         if problem:
-            errors.append(detail("paymentData.iban", f"not a valid IBAN: {problem}"))
+            errors.append(detail("paymentData.iban", problem))
     return value
 
 
 @functools.lru_cache(maxsize=1024)
-def _iban_problem(iban: str) -> str | None:
+def _iban_problem(iban: str) -> Text | None:
     """Why the IBAN is not valid, or None. Cached: a campaign's or a batch's payments usually
     share the organisation's account, and python-stdnum's bank look-up was half of a
     campaign row's validation (profiled)."""
     try:
         stdnum_iban.validate(iban)
     except StdnumError as exc:
-        return exc.message
+        return Text(f"not a valid IBAN: {exc.message}")  # translated when one of IBAN_PROBLEMS
     return None
+
+
+# python-stdnum's messages, as the API answers them after "not a valid IBAN: " (for the catalogue).
+IBAN_PROBLEMS = (
+    gettext_noop("not a valid IBAN: The number's checksum or check digit is invalid."),
+    gettext_noop("not a valid IBAN: The number has an invalid format."),
+    gettext_noop("not a valid IBAN: The number has an invalid length."),
+    gettext_noop("not a valid IBAN: One of the parts of the number are invalid or unknown."),
+)
 
 
 def _parse_date_or_datetime(value: str) -> bool:
@@ -152,17 +177,17 @@ def business_data(value, errors: list[dict]) -> list | None:
     if value is None:
         return None
     if not isinstance(value, list):
-        errors.append(detail("businessDataList", "must be an array"))
+        errors.append(detail("businessDataList", Text(gettext_noop("must be an array"))))
         return None
     for i, item in enumerate(value):
         ref = f"businessDataList[{i}]"
         if not isinstance(item, dict):
-            errors.append(detail(ref, "must be an object"))
+            errors.append(detail(ref, Text(gettext_noop("must be an object"))))
             continue
         if not isinstance(item.get("key"), str) or not item.get("key"):
-            errors.append(detail(f"{ref}.key", "missing", "missing"))
+            errors.append(detail(f"{ref}.key", Text(gettext_noop("missing")), "missing"))
         if not isinstance(item.get("values"), list):
-            errors.append(detail(f"{ref}.values", "missing or not an array", "missing"))
+            errors.append(detail(f"{ref}.values", Text(gettext_noop("missing or not an array")), "missing"))
     return value or None
 
 
@@ -178,11 +203,22 @@ def paper_address(value, errors: list[dict]) -> dict | None:
         return None
     ref = "paperAddress"
     if not isinstance(value, dict):
-        errors.append(detail(ref, 'must be an object like {"name": …, "street": …, "postcode": …, "city": …}'))
+        errors.append(
+            detail(ref, Text(gettext_noop('must be an object like {"name": …, "street": …, "postcode": …, "city": …}')))
+        )
         return None
     unknown = sorted(set(value) - set(PAPER_ADDRESS_FIELDS))
     if unknown:
-        errors.append(detail(ref, f"unknown field(s) {', '.join(unknown)}: use {', '.join(PAPER_ADDRESS_FIELDS)}"))
+        errors.append(
+            detail(
+                ref,
+                Text(
+                    gettext_noop("unknown field(s) %(unknown)s: use %(known)s"),
+                    unknown=", ".join(unknown),
+                    known=", ".join(PAPER_ADDRESS_FIELDS),
+                ),
+            )
+        )
         return None
     before = len(errors)
     out = {}
@@ -190,22 +226,27 @@ def paper_address(value, errors: list[dict]) -> dict | None:
         text = value.get(name)
         if text is None or (isinstance(text, str) and not text.strip()):
             if name in PAPER_ADDRESS_REQUIRED:
-                errors.append(detail(f"{ref}.{name}", "missing", "missing"))
+                errors.append(detail(f"{ref}.{name}", Text(gettext_noop("missing")), "missing"))
             continue
         if not isinstance(text, str):
-            errors.append(detail(f"{ref}.{name}", "must be a string"))
+            errors.append(detail(f"{ref}.{name}", Text(gettext_noop("must be a string"))))
             continue
         text = " ".join(text.split())
         if len(text) > max_length or any(not c.isprintable() for c in text):
-            errors.append(detail(f"{ref}.{name}", f"must be printable text of at most {max_length} characters"))
+            errors.append(
+                detail(
+                    f"{ref}.{name}",
+                    Text(gettext_noop("must be printable text of at most %(max)s characters"), max=max_length),
+                )
+            )
             continue
         out[name] = text
     country = out.get("country", "BE").upper()
     if not (len(country) == 2 and country.isascii() and country.isalpha()):
-        errors.append(detail(f"{ref}.country", "must be an ISO 3166-1 alpha-2 code, e.g. BE"))
+        errors.append(detail(f"{ref}.country", Text(gettext_noop("must be an ISO 3166-1 alpha-2 code, e.g. BE"))))
     postcode = out.get("postcode", "")
     if country == "BE" and postcode and not (len(postcode) == 4 and postcode.isdigit()):
-        errors.append(detail(f"{ref}.postcode", "a Belgian postcode has 4 digits"))
+        errors.append(detail(f"{ref}.postcode", Text(gettext_noop("a Belgian postcode has 4 digits"))))
     if len(errors) > before:
         return None
     return {**out, "country": country}
