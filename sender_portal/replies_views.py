@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from citizens.models import Citizen
+from ebox.i18n import translate
 from messages.models import Reply
 from messages.services import incidents
 from messages.services import replies as message_replies
@@ -60,6 +61,8 @@ def reply_detail(request, reply_id):
             "handling": handling,
             "colleagues": selectors.reply_readers(request.organisation),
             "can_send": request.civil_servant.has("administrator", "sender"),
+            "type_name": translate(reply.message.message_type.name, request.LANGUAGE_CODE)
+            or reply.message.message_type.message_type_id,
         },
     )
 

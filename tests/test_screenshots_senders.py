@@ -133,6 +133,8 @@ def test_cpas_clerk_walkthrough(
         page.get_by_role("button", name=fr("Preview the letter")).click()
         page.wait_for_url(live_server.url + "/sender/send/preview/")
         assert subject in page.locator("article").inner_text()
+        assert page.get_by_text(fr("Below is the letter as the recipient will see it in their eBox.")).is_visible()
+        assert "4" not in page.locator(".notice").inner_text()  # written in French only: no count of languages
         shoot(page, out / "04-preview.png")
         page.get_by_role("button", name=fr("Send the letter")).click()
         page.wait_for_url(re.compile(r"/sender/letters/[0-9a-f-]+/$"))
@@ -141,6 +143,7 @@ def test_cpas_clerk_walkthrough(
         _wait_sealed(letter)  # by the real Celery worker
         page.reload()
         assert page.get_by_role("heading", name=fr("Timeline")).is_visible()
+        assert "Décision d'aide sociale" in page.locator("h1").inner_text()
         shoot(page, out / "05-sent.png")
 
         marie_context = new_context(browser, viewport={"width": width, "height": 900})
@@ -168,6 +171,8 @@ def test_cpas_clerk_walkthrough(
             ) % {"n": 1}
         assert page.get_by_text(problems).is_visible()
         assert page.locator("#row-errors tbody tr").count() == 1
+        caption = page.locator("#row-errors caption")  # it shrank to a word a line in the stacked table
+        assert caption.is_visible() and caption.bounding_box()["width"] > width / 2
         shoot(page, out / "08-campaign-errors.png")
         page.fill("#id_name", f"Rappels de documents ({width})")
         page.set_input_files("#id_spreadsheet", str(tmp_path / "fixed.csv"))
