@@ -281,9 +281,10 @@ def test_a_reply_is_assigned_handled_and_answered_in_the_thread(client, organisa
     inbox = client.get("/sender/replies/").content.decode()
     assert_sound_html(inbox)
     assert f"/sender/replies/{reply.pk}/" in inbox
+    assert 'data-label="In reply to">Courrier</td>' in inbox  # the type's name (fr: no English one), labelled
     page = client.get(f"/sender/replies/{reply.pk}/").content.decode()
     assert_sound_html(page)
-    assert "Voici mon extrait de compte." in page
+    assert "Voici mon extrait de compte." in page and "Letter of type Courrier" in page
     read = AuditEntry.objects.filter(url="sender-portal:read_reply").latest("id")
     assert str(reply.pk) in read.ids and "roles:administrator" in read.actor
     client.post(f"/sender/replies/{reply.pk}/update/", {"assign": administrator.pk})
