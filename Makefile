@@ -32,9 +32,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not browser"
 
-# Every portal and public page, four languages × 320/768/1280 px, plus the admin and API docs, under .data/screenshots/ (Chromium).
+# Every portal, sender, mandate and public page, four languages × 320/768/1280 px, the admin and API docs, and the CPAS clerk's walkthrough (walkthrough/cpas/), under .data/screenshots/ (Chromium).
 screenshots: $(STAMP)
-	EBOX_SCREENSHOTS=$(CURDIR)/.data/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/test_screenshots.py
+	EBOX_SCREENSHOTS=$(CURDIR)/.data/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/test_screenshots.py tests/test_screenshots_senders.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

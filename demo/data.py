@@ -87,6 +87,17 @@ DEMO_CITIZENS = [
             "country": "BE",
         },
     },
+    {
+        # A clerk of the CPAS of Liège: sends letters and campaigns and answers replies (DEMO_SENDER_ROLES).
+        "national_number": "88061412485",
+        "given_name": "Julie",
+        "family_name": "Renard",
+        "language": "fr",
+        "email": "julie.renard@example.be",
+        "activated": True,
+        "letters": False,
+        "address": {"street": "Rue Sainte-Marguerite 8", "postcode": "4000", "city": "Liège", "country": "BE"},
+    },
 ]
 
 # Enterprises with an eBox (citizens.Citizen of kind enterprise). 0990000905 is a valid enterprise
@@ -131,7 +142,17 @@ PAPER_ONLY_RECIPIENT = {
 }
 
 # Sender-portal roles the demo gives: (enterprise number, national number, role).
-DEMO_SENDER_ROLES = [("0308357159", "79041212340", "administrator")]
+DEMO_SENDER_ROLES = [
+    ("0308357159", "79041212340", "administrator"),
+    ("0212001913", "88061412485", "sender"),
+    ("0212001913", "88061412485", "replies"),
+]
+
+# Marie's reply to the CPAS of Liège's decision (its letters allow replies): what Julie reads and answers.
+DEMO_CPAS_REPLY = (
+    "85073003328",
+    "Bonjour, merci pour votre décision. Pouvez-vous me dire à partir de quand l'aide sera versée ?",
+)
 
 DEMO_ORGANISATIONS = [
     {

@@ -15,6 +15,7 @@ from citizens.models import ActivationChange, Citizen
 from demo.data import (
     ACTIVATION_MONTHS,
     DEMO_CITIZENS,
+    DEMO_CPAS_REPLY,
     DEMO_ENTERPRISES,
     DEMO_HISTORY_ORGANISATIONS,
     DEMO_MANDATES,
@@ -28,7 +29,7 @@ from demo.data import (
 from ebox.pdf import simple_pdf
 from mandates import services as mandate_services
 from messages.models import EmailNotification, Message, MessageEvent
-from messages.services import publishing, sealing
+from messages.services import publishing, replies, sealing
 from sender_portal import services as sender_portal
 from senders.models import MessageType, Organisation, SenderApplication
 
@@ -69,7 +70,17 @@ def load_demo() -> dict[str, int]:
         sender_portal.grant_role(Organisation.objects.get(enterprise_number=enterprise_number), national_number, role)
     if not SenderApplication.objects.get(application_id="myminfin").messages.exists():
         created["messages"] = _demo_messages() + _enterprise_and_child_messages()
+        _demo_reply()
     return created
+
+
+def _demo_reply() -> None:
+    """Marie answers the CPAS of Liège's decision, so its clerk (Julie) has a reply to read."""
+    national_number, text = DEMO_CPAS_REPLY
+    letter = Message.objects.get(
+        citizen__national_number=national_number, message_type__message_type_id="social-decision"
+    )
+    replies.reply_to_message(letter, letter.citizen, text)
 
 
 def _create_enterprises() -> int:
@@ -189,6 +200,7 @@ def _demo_messages() -> int:
                 recipient_type="citizen",
                 recipient_id=nn,
                 registered_mail=True,
+                reply_authorized=True,  # the CPAS clerk's replies inbox (DEMO_CPAS_REPLY)
                 subject={"fr": "Décision concernant votre demande d'aide", "de": "Entscheidung über Ihren Antrag"},
                 attachments=[
                     publishing.AttachmentUpload(

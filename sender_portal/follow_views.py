@@ -95,7 +95,14 @@ def letter_detail(request, message_id):
     return render(
         request,
         "sender_portal/letter.html",
-        {"message": message, "timeline": letters.timeline(message), "subject": subject},
+        {
+            "message": message,
+            "timeline": letters.timeline(message),
+            "subject": subject,
+            # The type's name in the reader's language (its identifier only when the type has no name).
+            "type_name": translate(message.message_type.name, request.LANGUAGE_CODE)
+            or message.message_type.message_type_id,
+        },
     )
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from citizens.models import Citizen
+from ebox.i18n import translate
 from messages.models import Reply
 from messages.services import incidents
 from messages.services import replies as message_replies
@@ -28,7 +29,12 @@ def reply_list(request):
         show = "open"
     found = selectors.replies(request.organisation, show=show, person=request.civil_servant.person)
     page = Paginator(found, 25).get_page(request.GET.get("page"))
-    return render(request, "sender_portal/replies.html", {"page": page, "show": show})
+    # Each reply with its letter's type name in the reader's language (the identifier when the type has no name).
+    rows = [
+        (r, translate(r.message.message_type.name, request.LANGUAGE_CODE) or r.message.message_type.message_type_id)
+        for r in page.object_list
+    ]
+    return render(request, "sender_portal/replies.html", {"page": page, "rows": rows, "show": show})
 
 
 def _reply(request, reply_id) -> Reply:
@@ -60,6 +66,8 @@ def reply_detail(request, reply_id):
             "handling": handling,
             "colleagues": selectors.reply_readers(request.organisation),
             "can_send": request.civil_servant.has("administrator", "sender"),
+            "type_name": translate(reply.message.message_type.name, request.LANGUAGE_CODE)
+            or reply.message.message_type.message_type_id,
         },
     )
 

@@ -119,7 +119,7 @@ def preview_context(request, draft: dict) -> dict:
         "channel": channel_label(draft.get("channel", "")),
         "registered": data.get("registeredMail"),
         "reply_authorized": data.get("replyAuthorized"),
-        "languages": sorted(subject),
+        "letter_languages": sorted(subject),  # not `languages`: base.html sets that one (its language switcher)
     }
 
 

@@ -28,3 +28,22 @@ def test_the_demo_data_owes_no_email(db):
     load_demo_history()
     assert Message.objects.filter(status="sealed").exists()
     assert not EmailNotification.objects.exists()
+
+
+def test_the_cpas_clerk_has_a_reply_to_read(db):
+    """Julie (the CPAS of Liège's clerk) sends and reads replies; Marie's reply to its decision awaits her."""
+    from demo.loader import load_demo
+    from messages.models import Reply
+    from sender_portal.models import SenderRole
+
+    load_demo()
+    roles = SenderRole.objects.filter(person__national_number="88061412485", revoked_at__isnull=True)
+    assert set(roles.values_list("organisation__enterprise_number", "role")) == {
+        ("0212001913", "sender"),
+        ("0212001913", "replies"),
+    }
+    reply = Reply.objects.get()
+    assert reply.sender_organisation.enterprise_number == "0212001913"
+    assert reply.citizen.national_number == "85073003328" and reply.message.reply_authorized
+    load_demo()  # loading again adds nothing
+    assert Reply.objects.count() == 1

@@ -212,6 +212,7 @@ def test_send_one_letter_preview_then_send_through_the_publication_service(clien
     assert "Votre avertissement-extrait de rôle" in preview and "avertissement.pdf" in preview
     assert "data:image/svg+xml" in preview  # the citizen's SEPA QR code
     assert "Digital" in preview
+    assert "It is written in 2 languages" in preview  # French and Dutch (not the 4 of the language switcher)
     assert not Message.objects.filter(sender_organisation=organisation).exists()
 
     sent = client.post("/sender/send/confirm/", {"action": "send"})
@@ -240,6 +241,7 @@ def test_send_one_letter_preview_then_send_through_the_publication_service(clien
     detail = client.get(f"/sender/letters/{message.pk}/").content.decode()
     assert_sound_html(detail)
     assert "accepted" in detail and "sealed" in detail
+    assert "Letter of type Courrier" in detail  # the type's name, not its identifier
     assert "Votre avertissement-extrait de rôle" in detail  # the subject, once sealed and verified
     evidence = client.get(f"/sender/letters/{message.pk}/evidence.json")
     assert evidence.status_code == 200 and b"seal" in evidence.content
@@ -279,9 +281,10 @@ def test_a_reply_is_assigned_handled_and_answered_in_the_thread(client, organisa
     inbox = client.get("/sender/replies/").content.decode()
     assert_sound_html(inbox)
     assert f"/sender/replies/{reply.pk}/" in inbox
+    assert 'data-label="In reply to">Courrier</td>' in inbox  # the type's name (fr: no English one), labelled
     page = client.get(f"/sender/replies/{reply.pk}/").content.decode()
     assert_sound_html(page)
-    assert "Voici mon extrait de compte." in page
+    assert "Voici mon extrait de compte." in page and "Letter of type Courrier" in page
     read = AuditEntry.objects.filter(url="sender-portal:read_reply").latest("id")
     assert str(reply.pk) in read.ids and "roles:administrator" in read.actor
     client.post(f"/sender/replies/{reply.pk}/update/", {"assign": administrator.pk})
