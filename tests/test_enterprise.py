@@ -52,6 +52,8 @@ def test_the_demo_enterprise_owns_its_letters_in_an_enterprise_ebox(demo):
 
 def test_marie_switches_to_the_bakery_reads_its_letter_and_the_log_names_her_as_director(demo):
     marie = logged_in(MARIE, "Marie", "Dubois")
+    # Her own log before (the demo has her reply to the CPAS in it).
+    own_log = set(AccessLogEntry.objects.filter(citizen__national_number=MARIE).values_list("id", flat=True))
     inbox = marie.get("/inbox/").content.decode()
     # The switcher lists her own eBox, the bakery's and her daughter's.
     assert 'id="mailbox-select"' in inbox
@@ -88,7 +90,7 @@ def test_marie_switches_to_the_bakery_reads_its_letter_and_the_log_names_her_as_
     # The letter's "read" event names the mandate it was read under.
     assert letter.events.get(kind="read").actor == f"mandate:{director.pk}"
     # Her own eBox's log has none of it.
-    assert not AccessLogEntry.objects.filter(citizen__national_number=MARIE).exists()
+    assert set(AccessLogEntry.objects.filter(citizen__national_number=MARIE).values_list("id", flat=True)) == own_log
 
 
 def test_anna_has_no_way_into_the_bakery(demo):
