@@ -10,7 +10,7 @@ function was created with that switch, which only happens when the migration run
 `EBOX_AUDIT_TRUNCATE_SWITCH = True` (the test settings: Django's test runner empties every table
 between transactional tests). With the production settings the functions have no switch at all:
 any role may set the custom setting, so a switch there would let the application's own role
-erase the trail. Migrations 0003 and 0004 of `audit` and 0004 of `citizens` (re)create the functions.
+erase the trail. Migrations 0003, 0004 and 0005 of `audit` and 0004 of `citizens` (re)create the functions.
 """
 
 from __future__ import annotations
@@ -22,19 +22,23 @@ _SWITCH = """
 
 
 def audit_function_sql(truncate_switch: bool) -> str:
+    # Our constant SQL, with or without the switch; nothing from outside.
     return f"""
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN{_SWITCH if truncate_switch else ""}
     -- The entries' table or one of its monthly partitions (audit.partitions).
     IF TG_OP = 'DELETE' AND TG_TABLE_NAME ~ '^audit_auditentry(_p[0-9]{{4}}_[0-9]{{2}}|_default)?$'
-            AND current_setting('ebox.audit_pruning', true) = 'on' THEN
+            AND current_setting('ebox.audit_pruning', true) = 'on'
+            -- Any role can set the switch: the entry must also lie behind a prune record, which
+            -- audit.retention signs (a forged one fails audit.services.verify).
+            AND EXISTS (SELECT 1 FROM audit_auditprune p WHERE p.through_entry_id >= OLD.id) THEN
         RETURN OLD;  -- audit_prune() (audit/migrations/0002_audit_prune.py, audit.retention)
     END IF;
     RAISE EXCEPTION 'the audit trail is append-only: % on % refused', TG_OP, TG_TABLE_NAME
         USING ERRCODE = 'insufficient_privilege';
 END
 $$;
-"""
+"""  # noqa: S608
 
 
 def access_log_function_sql(truncate_switch: bool) -> str:

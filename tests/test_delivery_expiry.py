@@ -163,6 +163,10 @@ def test_audit_entries_past_retention_are_pruned_behind_a_signed_record_and_only
     ):
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, params)
+    # The pruning switch is a custom setting any role may set: alone, it lets nothing through either.
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL ebox.audit_pruning = 'on'")
+        cursor.execute("DELETE FROM audit_auditentry WHERE id = %s", [old[0]])
     assert AuditEntry.objects.count() == 5
 
     record = retention.prune(now)
