@@ -50,7 +50,16 @@ class Handler:
     hold_first: threading.Event | None = None
     # Seconds each accepted message waits before its 250 (a slow server, so a crash lands mid-batch).
     delay: float = 0.0
+    # Advertise PIPELINING (RFC 2920), as Postfix and most relays do: the sender then pipelines.
+    # aiosmtpd reads pipelined commands correctly but does not advertise them itself.
+    pipelining: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:  # noqa: N802
+        session.host_name = hostname
+        if not self.pipelining:
+            return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
         if address in self.refused:

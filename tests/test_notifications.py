@@ -19,7 +19,7 @@ from messages.notifications import mail, recovery, reminders, sending
 from messages.notifications.selectors import citizens_notification_problem
 from messages.services import reading, sealing
 from tests.factories import CitizenFactory
-from tests.smtp_sink import Sink
+from tests.smtp_sink import Sink, free_port
 
 
 @pytest.fixture
@@ -282,18 +282,46 @@ def test_the_development_mail_view_lists_and_shows_emails_only_when_enabled(clie
     assert client.get("/dev/mail/0-00000000.eml/").status_code == 404
 
 
-def test_the_pipelined_smtp_dialogue_refuses_one_recipient_and_goes_on(sink):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_the_smtp_dialogue_refuses_one_recipient_and_goes_on(sink, pipelining):
+    sink.handler.pipelining = pipelining
     transport = mail.SmtpTransport()
     transport.open()
-    transport.pipelining = True  # aiosmtpd handles pipelined commands without advertising them
+    assert transport.pipelining is pipelining
     sink.handler.refused = {"nobody@example.be"}
     transport.send("first@example.be", b"Subject: one\r\n\r\n.a line starting with a dot\r\nend\r\n")
     with pytest.raises(mail.PermanentError, match="550"):
         transport.send("nobody@example.be", b"Subject: two\r\n\r\nbody\r\n")
     transport.send("second@example.be", b"Subject: three\r\n\r\nbody\r\n")  # same connection, after RSET
+    # A chunk: each message's end travels with the next one's envelope; one refusal in the middle.
+    results = transport.send_all(
+        [
+            (f"c{i}@example.be" if i != 2 else "nobody@example.be", f"Subject: {i}\r\n\r\nbody\r\n".encode())
+            for i in range(5)
+        ]
+    )
     transport.close()
-    assert [r.rcpt for r in sink.received] == [["first@example.be"], ["second@example.be"]]
+    assert [type(r).__name__ if r else None for r in results] == [None, None, "PermanentError", None, None]
+    assert [r.rcpt for r in sink.received] == [
+        ["first@example.be"],
+        ["second@example.be"],
+        ["c0@example.be"],
+        ["c1@example.be"],
+        ["c3@example.be"],
+        ["c4@example.be"],
+    ]
     assert b"\r\n.a line starting with a dot\r\n" in sink.received[0].data
+    assert [r.message["Subject"] for r in sink.received[2:]] == ["0", "1", "3", "4"]
+
+
+def test_a_relay_that_cannot_be_reached_or_refuses_our_login_delays_emails_and_fails_none(publish, citizen, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    publish(citizen.national_number)
+    report = sending.send_due()
+    assert (report.sent, report.retried, report.failed) == (0, 1, 0)
+    row = EmailNotification.objects.get()
+    assert row.status == "pending" and "could not open the SMTP connection" in row.last_error
 
 
 def test_a_connection_lost_after_the_whole_message_is_sent_again_with_the_same_message_id(publish, sink):
