@@ -11,7 +11,8 @@ Its interface, kept narrow:
 - `fetch_one(model, **where)` / `fetch_each(*lookups)`: instances found by a unique key, several
   look-ups in one statement (the token, the message type and the recipient of a publication);
 - `execute_prepared(query, params)`: run one hot statement (the publication's insert,
-  messages.services.rows; the audit append);
+  messages.services.rows; the audit append); `execute_prepared_rows(query, params)`: the same
+  with named parameters and all rows (the notification sender's per-chunk statement);
 - `loaded(model, attnames, values)`: the instance of a row just read or stored, without `from_db`'s cost;
 - `text_array(values)`: a text-array parameter, without psycopg's per-call inspection.
 
@@ -23,7 +24,7 @@ batch in messages.services.rows, the sealer's pipeline in messages.services.seal
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import psycopg
 from django.db import OperationalError, connection
@@ -84,6 +85,20 @@ def _execute_prepared(query: str, params: Sequence[object]) -> tuple | None:
         # Not `cursor.description`: it builds an object per column on every call.
         returns_rows = cursor.pgresult is not None and cursor.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK
         return cursor.fetchone() if returns_rows else None
+
+
+def execute_prepared_rows(query: str, params: Mapping[str, object]) -> list[tuple]:
+    """Run a hot statement with `%(name)s` placeholders, prepared once per connection; return all
+    its rows. For a statement whose planning costs more than its run (the notification sender's
+    per-chunk statement: ~2 ms to plan its CTEs over partitioned tables, for 20 e-mails).
+
+    No reconnect here: its callers (messages.notifications.sending) handle a lost connection.
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(query, params, prepare=True)
+        returns_rows = cursor.pgresult is not None and cursor.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK
+        return cursor.fetchall() if returns_rows else []
 
 
 def _hot_cursor() -> psycopg.RawCursor:

@@ -27,6 +27,7 @@ e-mail into an unknown one.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
 import random
 import time
@@ -38,6 +39,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from citizens.models import Citizen
+from ebox.db import execute_prepared_rows
 from messages.models import EmailNotification
 from messages.notifications import mail
 from messages.notifications.lease import Lease
@@ -158,9 +160,12 @@ def backoff(attempts: int) -> dt.timedelta:
 _SENT_CTE = callback_outbox.statement(
     """
 WITH sent AS (
-    UPDATE mailbox_emailnotification SET status = 'sent', sent_at = %(now)s, last_error = ''
-    WHERE id = ANY(%(sent)s::bigint[]) AND attempt_id = %(attempt)s AND status IN ('claimed', 'sending', 'uncertain')
-    RETURNING id, kind, message_ids
+    -- Joined on the ids, not `id = ANY(...) AND status IN (...)`: with the status index PostgreSQL
+    -- read every in-flight (and dead) entry of a campaign, ~2 ms per chunk.
+    UPDATE mailbox_emailnotification AS n SET status = 'sent', sent_at = %(now)s, last_error = ''
+    FROM unnest(%(sent)s::bigint[]) AS v(id)
+    WHERE n.id = v.id AND n.attempt_id = %(attempt)s AND n.status IN ('claimed', 'sending', 'uncertain')
+    RETURNING n.id, n.kind, n.message_ids
 ), events AS (
     INSERT INTO mailbox_messageevent (message_id, kind, at, actor, detail)
     SELECT m.message_id, 'notified', %(now)s, 'platform', jsonb_build_object('notification', sent.id, 'email', sent.kind)
@@ -185,26 +190,28 @@ RETURNING n.id
 )
 
 
-def _mark_sending(attempt: uuid.UUID, rows: list[_Claimed], sent: list[int] | None = None) -> set[int]:
+def _mark_sending(
+    attempt: uuid.UUID, rows: list[_Claimed], sent: list[int] | None = None, callbacks: bool = True
+) -> set[int]:
     """Commit, before handing them to SMTP, which rows this attempt is about to send (and still owns);
-    `sent`: rows of the previous chunk the SMTP server accepted, recorded in the same statement."""
+    `sent`: rows of the previous chunk the SMTP server accepted, recorded in the same statement
+    (prepared: planning it cost more than running it); `callbacks`: whether any application has
+    a callback URL (asked once per batch), so that a worker is asked to deliver them."""
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _MARK_SENDING_SQL,
-            {
-                "ids": [r.id for r in rows],
-                "addresses": [r.address for r in rows],
-                "attempt": attempt,
-                "sent": sent or [],
-                "now": now,
-                **callback_outbox.parameters("notified", now),
-            },
-        )
-        owned = {row[0] for row in cursor.fetchall()}
-    if sent and callback_outbox.any_callbacks():
+    marked = execute_prepared_rows(
+        _MARK_SENDING_SQL,
+        {
+            "ids": [r.id for r in rows],
+            "addresses": [r.address for r in rows],
+            "attempt": attempt,
+            "sent": sent or [],
+            "now": now,
+            **callback_outbox.parameters("notified", now),
+        },
+    )
+    if sent and callbacks:
         callback_outbox.dispatch_delivery()
-    return owned
+    return {row[0] for row in marked}
 
 
 def _record(attempt: uuid.UUID, outcome: _Outcome) -> None:
@@ -247,7 +254,7 @@ def _record_once(attempt: uuid.UUID, outcome: _Outcome) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         if outcome.sent:
             # The chunk statement with no next chunk to mark.
-            cursor.execute(
+            execute_prepared_rows(
                 _MARK_SENDING_SQL,
                 {
                     "sent": outcome.sent,
@@ -334,9 +341,10 @@ def send_batch(limit: int | None = None) -> SendReport:
     report = SendReport(claimed=len(rows), more=len(rows) >= limit)
     if not rows:
         return report
+    # Named tuples, not model instances: a campaign's batch loads thousands of citizens.
     citizens = {
         c.id: c
-        for c in Citizen.objects.filter(id__in={r.citizen_id for r in rows}).only(
+        for c in Citizen.objects.filter(id__in={r.citizen_id for r in rows}).values_list(
             "id",
             "email",
             "preferred_language",
@@ -344,6 +352,7 @@ def send_batch(limit: int | None = None) -> SendReport:
             "email_verified_at",
             "notify_new_messages",
             "notify_reminders",
+            named=True,
         )
     }
     names = _organisation_names({o for r in rows for o in r.organisation_ids})
@@ -380,12 +389,13 @@ def _send_rows(attempt: uuid.UUID, to_send: list[_Claimed], report: SendReport) 
     """Hand the rows to SMTP chunk by chunk, recording each chunk's outcome with the next one's mark."""
     transport = mail.transport()
     chunk_size = max(1, settings.EBOX_NOTIFICATION_CHUNK)
+    callbacks = callback_outbox.any_callbacks()
     accepted: list[int] = []  # sent, not yet recorded: recorded with the next chunk's mark
     try:
         for start in range(0, len(to_send), chunk_size):
             chunk = to_send[start : start + chunk_size]
             try:
-                owned = _mark_sending(attempt, chunk, sent=accepted)
+                owned = _mark_sending(attempt, chunk, sent=accepted, callbacks=callbacks)
             except DatabaseError as exc:
                 if connection.in_atomic_block:
                     raise
@@ -400,29 +410,24 @@ def _send_rows(attempt: uuid.UUID, to_send: list[_Claimed], report: SendReport) 
             accepted = []
             outcome = _Outcome()
             lost: str | None = None
-            for row in chunk:
-                if row.id not in owned:
-                    continue  # taken over by another attempt after a stale claim: not ours to send
-                if lost is not None:
-                    outcome.retry.append((row, lost))
-                    continue
-                try:
-                    _hand_over(transport, row)
-                except mail.PermanentError as exc:
-                    outcome.failed.append((row, str(exc)))
-                except mail.Uncertain as exc:
+            # Rows not in `owned` were taken over by another attempt after a stale claim: not ours to send.
+            mine = [row for row in chunk if row.id in owned]
+            for row, error in zip(mine, _hand_over(transport, mine), strict=True):
+                if error is None:
+                    accepted.append(row.id)
+                elif isinstance(error, mail.Uncertain):
                     # Maybe delivered: sent again with the same Message-ID, counted as a possible duplicate.
-                    lost = str(exc)
+                    lost = str(error)
                     outcome.uncertain.append((row, lost))
                     report.maybe_delivered += 1
-                except mail.ConnectionLost as exc:
-                    # Nothing after this one is handed over: the server is gone or going.
-                    lost = str(exc)
-                    outcome.retry.append((row, lost))
-                except mail.TransientError as exc:
-                    outcome.retry.append((row, str(exc)))
+                elif isinstance(error, mail.ConnectionLost):
+                    # Nothing after this one was handed over: the server is gone or going.
+                    lost = lost or str(error)
+                    outcome.retry.append((row, str(error)))
+                elif isinstance(error, mail.PermanentError):
+                    outcome.failed.append((row, str(error)))
                 else:
-                    accepted.append(row.id)
+                    outcome.retry.append((row, str(error)))
             report.sent += len(accepted)
             report.retried += len(outcome.retry)
             report.failed += len(outcome.failed)
@@ -442,15 +447,29 @@ def _send_rows(attempt: uuid.UUID, to_send: list[_Claimed], report: SendReport) 
         transport.close()
 
 
-def _hand_over(transport, row: _Claimed) -> None:
+def _hand_over(transport, rows: list[_Claimed]) -> list[Exception | None]:
+    """Hand a chunk's e-mails to the transport in order; for each, None (accepted) or the error."""
     if isinstance(transport, mail.DjangoTransport):
-        transport.send_rendered(row.rendered, row.address, row.id)
-        return
-    try:
-        data = mail.personalise(row.rendered, row.address, row.id)
-    except UnicodeEncodeError as exc:
-        raise mail.PermanentError("address needs SMTPUTF8, which this platform does not send") from exc
-    transport.send(row.address, data)
+        results: list[Exception | None] = []
+        for row in rows:
+            try:
+                transport.send_rendered(row.rendered, row.address, row.id)
+                results.append(None)
+            except mail.TransientError as exc:
+                results.append(exc)
+        return results
+    date = email.utils.formatdate(usegmt=True)
+    results = [None] * len(rows)
+    items, positions = [], []
+    for k, row in enumerate(rows):
+        try:
+            items.append((row.address, mail.personalise(row.rendered, row.address, row.id, date)))
+            positions.append(k)
+        except UnicodeEncodeError:
+            results[k] = mail.PermanentError("address needs SMTPUTF8, which this platform does not send")
+    for k, error in zip(positions, transport.send_all(items), strict=True):
+        results[k] = error
+    return results
 
 
 def send_due(max_batches: int = 20) -> SendReport:

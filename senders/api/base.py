@@ -9,6 +9,7 @@ bodies (`senders.api.errors`). The views: `publishing` (publish, batch, link), `
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from django.conf import settings
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
@@ -20,6 +21,7 @@ from senders.api.authentication import ScopeRequired, SenderTokenAuthentication
 from senders.api.errors import ApiError, detail
 
 
+@lru_cache(maxsize=256)  # a batch's answers repeat one expiration date thousands of times
 def timestamp(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
