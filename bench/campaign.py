@@ -6,7 +6,7 @@
 What an integrator does: `--letters` letters (a short body and a 2 kB PDF each) to activated
 citizens with a verified e-mail address, through the batch extension
 (POST /api/v2/extensions/publishMessages) in chunks of `--chunk` from `--clients` client threads.
-The platform runs as on one 2-core host: gunicorn (2 sync workers), a Celery worker (2 processes)
+The platform runs as on one 2-core host: gunicorn (2 sync workers), a Celery worker (`--worker-processes`, 2)
 sealing and sending the e-mails to a counting SMTP sink (bench/notify.py's), private embedded
 PostgreSQL and Redis in a fresh folder under .data/bench/. The client runs on the same machine.
 
@@ -186,6 +186,12 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=2_500)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--documents", choices=["database", "files"], default="database")
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=2,
+        help="Celery worker processes (its work waits on PostgreSQL and SMTP)",
+    )
     parser.add_argument("--floor", type=int, default=20_000, help="letters the floor is measured on")
     args = parser.parse_args()
     sink_port = free_port()
@@ -242,7 +248,7 @@ def main() -> None:
             db_before, wal_before = cursor.fetchone()
         web, url = common.start_gunicorn(workers=2)
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "ebox", "worker", "--concurrency", "2", "-l", "WARNING",
+            [sys.executable, "-m", "celery", "-A", "ebox", "worker", "--concurrency", str(args.worker_processes), "-l", "WARNING",
              "--without-heartbeat", "--without-mingle", "--without-gossip", "-n", "campaign@%h"],
             cwd=common.ROOT, env=dict(os.environ, PYTHONPATH=str(common.ROOT)),
             stdout=open(data_dir / "worker.log", "w"), stderr=subprocess.STDOUT,
@@ -317,7 +323,7 @@ def main() -> None:
         n = args.letters
         e2e = n / notified
         print(f"campaign: {n:,} letters ({len(pdf):,}-byte PDF each, documents in {args.documents}), chunks of "
-              f"{args.chunk:,} from {args.clients} clients; gunicorn 2 sync workers, Celery worker 2 processes, "
+              f"{args.chunk:,} from {args.clients} clients; gunicorn 2 sync workers, Celery worker {args.worker_processes} processes, "
               f"{os.cpu_count()} cores shared with other users")  # fmt: skip
         print(
             f"load average at start {load_start[0]:.1f}/{load_start[1]:.1f}, at end {load_end[0]:.1f}/{load_end[1]:.1f}"

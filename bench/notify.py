@@ -325,7 +325,7 @@ def main() -> None:
             f"rows recorded sent: {rows_sent}/{args.emails}; e-mails received: {sent} (duplicates: {sent - rows_sent})"
         )
         print(f"`notified` events written: {MessageEvent.objects.filter(kind='notified').count()}")
-        print(f"chunk (EBOX_NOTIFICATION_CHUNK): {os.environ.get('EBOX_NOTIFICATION_CHUNK', '20')}")
+        print(f"chunk (EBOX_NOTIFICATION_CHUNK): {os.environ.get('EBOX_NOTIFICATION_CHUNK', '100')}")
         print(f"target >= 2000 e-mails/s: {'met' if rate >= 2000 else 'NOT met'}")
     finally:
         if worker is not None and worker.poll() is None:

@@ -25,7 +25,7 @@ EBOX_NOTIFICATION_DISPATCH_SECONDS = env.float("EBOX_NOTIFICATION_DISPATCH_SECON
 EBOX_NOTIFICATION_BATCH = env.int("EBOX_NOTIFICATION_BATCH", default=500)
 # E-mails handed to SMTP between two progress records: after a lost worker at most this many are
 # sent again without knowing whether a first copy arrived (same Message-ID; counted as possible duplicates).
-EBOX_NOTIFICATION_CHUNK = env.int("EBOX_NOTIFICATION_CHUNK", default=20)
+EBOX_NOTIFICATION_CHUNK = env.int("EBOX_NOTIFICATION_CHUNK", default=100)
 # Claims (attempts) before an e-mail that keeps failing is recorded as failed.
 EBOX_NOTIFICATION_MAX_ATTEMPTS = env.int("EBOX_NOTIFICATION_MAX_ATTEMPTS", default=10)
 # Exponential backoff after a transient SMTP failure: base * 2^(attempt-1), capped, with jitter.
