@@ -44,7 +44,13 @@ def decrypt_text(content: MessageContent) -> MessageText:
 
 
 def decrypt_fields(content_id, kek_id, wrapped_key, subject_ct, body_ct, payment_ct, business_ct) -> MessageText:
-    data_key = crypto.unwrap_key(kek_id, wrapped_key)
+    return decrypt_fields_with_key(
+        crypto.unwrap_key(kek_id, wrapped_key), content_id, subject_ct, body_ct, payment_ct, business_ct
+    )
+
+
+def decrypt_fields_with_key(data_key: bytes, content_id, subject_ct, body_ct, payment_ct, business_ct) -> MessageText:
+    """`decrypt_fields` with the data key already unwrapped (the sealer unwraps it once per content)."""
     plain = crypto.decrypt_fields(
         data_key,
         content_id,

@@ -23,7 +23,7 @@ from messages import crypto, signing
 from messages.models import Attachment, Message, MessageContent
 from messages.notifications.owing import dispatch_sending, new_mail_parameters, owe_new_mail_later, owing_statement
 from messages.services.incidents import record_incident
-from messages.services.reading import MessageText, decrypt_fields
+from messages.services.reading import MessageText, decrypt_fields_with_key
 from senders.callbacks import outbox as callback_outbox
 from senders.models import MessageType, Organisation, SenderApplication
 
@@ -103,13 +103,12 @@ _SEAL_WRITE_WITH_CALLBACKS = owing_statement(
 )
 
 
-def _attachment_digests(packed: str | None, metas: list | None, kek_id: str, wrapped_key: bytes) -> list[dict]:
+def _attachment_digests(packed: str | None, metas: list | None, data_key: bytes) -> list[dict]:
     """Attachments as _SEAL_SELECT packs them: one text, records and fields split by ASCII record
     and unit separators (far cheaper for the driver to load than arrays of arrays), and the
     encrypted file names and titles, decrypted here (the seal signs their digests)."""
     if not packed:
         return []
-    data_key = crypto.unwrap_key(kek_id, bytes(wrapped_key))
     entries = []
     for (a_id, sha256, media_type, size, main, signed), meta_ct in zip(
         (item.split("\x1f") for item in packed.split("\x1e")), metas, strict=True
@@ -265,8 +264,10 @@ def _seal_row(row: tuple, key, texts: dict, attachments: dict) -> bytes:
     ) = row
     text = texts.get(content_id)
     if text is None:
-        text = texts[content_id] = decrypt_fields(content_id, *ciphertexts)
-        attachments[content_id] = _attachment_digests(attachment_rows, attachment_metas, *ciphertexts[:2])
+        kek_id, wrapped_key, *fields = ciphertexts
+        data_key = crypto.unwrap_key(kek_id, bytes(wrapped_key))  # once for the text and the attachments
+        text = texts[content_id] = decrypt_fields_with_key(data_key, content_id, *fields)
+        attachments[content_id] = _attachment_digests(attachment_rows, attachment_metas, data_key)
     document = signing.seal_document(
         message_id=message_id,
         sender_organisation=organisation,
