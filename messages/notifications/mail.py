@@ -183,6 +183,12 @@ def _envelope_error(
     return smtplib.SMTPDataError(*data_reply)
 
 
+def _uncertain(error: Exception) -> Uncertain:
+    """The connection was lost with a message's end sent: the server may have it whole and have
+    queued it, so it is sent again (same Message-ID) and counted as a possible duplicate (sending._record)."""
+    return Uncertain(f"connection lost before the reply to the end of the message: {error}")
+
+
 class SmtpTransport:
     """One SMTP connection for a batch, configured by EMAIL_URL (host, port, TLS, login)."""
 
@@ -250,21 +256,31 @@ class SmtpTransport:
         connection = self.connection
         pending: int | None = None  # the message whose end goes out with the next packet
         tail = b""
-        for i, (to, data) in enumerate(items):
-            envelope = f"MAIL FROM:<{self.sender}>\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode("ascii")
+        # A last round with no envelope sends the last message's end and reads its reply.
+        for i, item in enumerate([*items, None]):
+            if item is None and pending is None:
+                break
+            envelope = f"MAIL FROM:<{self.sender}>\r\nRCPT TO:<{item[0]}>\r\nDATA\r\n".encode() if item else b""
             packet, tail = tail + envelope, b""
             try:
                 connection.send(packet)
                 if pending is not None:
                     code, reply = connection.getreply()
             except (smtplib.SMTPException, OSError) as exc:
-                return self._lost_pipeline(results, pending, i, exc)
+                # `pending`'s end was on its way: the server may have it whole and have queued it.
+                self._drop()
+                error = _classify(exc)
+                if pending is not None:
+                    results[pending] = _uncertain(error)
+                return self._lost_from(results, i, error)
             if pending is not None:
                 results[pending] = None if code == 250 else _classify(smtplib.SMTPDataError(code, reply))
                 if isinstance(results[pending], ConnectionLost):  # 421: the server is closing
                     self._drop()
                     return self._lost_from(results, i, results[pending])
                 pending = None
+            if item is None:
+                break
             try:
                 replies = [connection.getreply() for _ in range(3)]
                 if replies[2][0] != 354:
@@ -272,35 +288,15 @@ class SmtpTransport:
             except (smtplib.SMTPException, OSError) as exc:
                 self._drop()
                 return self._lost_from(results, i, _classify(exc))
-            error = _envelope_error(*replies, sender=self.sender, to=to)
+            error = _envelope_error(*replies, sender=self.sender, to=item[0])
             if error is not None:
                 results[i] = _classify(error)
                 if isinstance(results[i], ConnectionLost):
                     self._drop()
                     return self._lost_from(results, i + 1, results[i])
                 continue
-            pending, tail = i, _data_block(data)
-        if pending is not None:
-            try:
-                connection.send(tail)
-                code, reply = connection.getreply()
-            except (smtplib.SMTPException, OSError) as exc:
-                return self._lost_pipeline(results, pending, len(items), exc)
-            results[pending] = None if code == 250 else _classify(smtplib.SMTPDataError(code, reply))
-            if isinstance(results[pending], ConnectionLost):
-                self._drop()
+            pending, tail = i, _data_block(item[1])
         return results
-
-    def _lost_pipeline(self, results: list, pending: int | None, start: int, exc: Exception) -> list:
-        """The connection failed with `pending`'s end on its way: the server may have it whole and
-        queued it, so it is sent again (same Message-ID) and counted as a possible duplicate."""
-        self._drop()
-        error = _classify(exc)
-        if pending is not None:
-            results[pending] = Uncertain(f"connection lost before the reply to the end of the message: {error}")
-        return self._lost_from(
-            results, start, error if isinstance(error, ConnectionLost) else ConnectionLost(str(error))
-        )
 
     @staticmethod
     def _lost_from(results: list, start: int, error: Exception) -> list:
@@ -327,9 +323,7 @@ class SmtpTransport:
             if isinstance(error, ConnectionLost):
                 self._drop()
                 if body_sent:
-                    # The server has the whole message and may have queued it: it is sent again
-                    # (same Message-ID) and counted as a possible duplicate (sending._record).
-                    raise Uncertain(f"connection lost before the reply to the end of the message: {error}") from exc
+                    raise _uncertain(error) from exc
             raise error from exc
         if code != 250:
             raise _classify(smtplib.SMTPDataError(code, reply))
